@@ -1,0 +1,206 @@
+"""House style for citations: short forms, Ibid. (CSL position rules), locators, references.
+
+Short form: one author ``Wood (2011)``, two ``Elliott & Ashfield (2011)``, three or more
+(configurable) ``Holt et al. (2010)``; a chapter in an edited volume
+``Carr (2012) 97 in Quayle & Ribisl`` (locator before ``in``). Works that share the short
+form and year get ``a``/``b`` suffixes per edition, in key order.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from pybtex.database import Entry, Person
+from pybtex.richtext import Text
+
+from .bib import Bibliography
+
+CHAPTER_TYPES = {"incollection", "inbook"}
+
+
+@dataclass(frozen=True)
+class CiteItem:
+    key: str
+    prefix: str = ""
+    locator: str = ""
+    suffix: str = ""
+    suppress_author: bool = False
+
+
+def _latex_to_text(s: str) -> str:
+    try:
+        return str(Text.from_latex(s))
+    except Exception:  # noqa: BLE001 - malformed LaTeX in a field: show it as written
+        return s.replace("{", "").replace("}", "")
+
+
+def surname(p: Person) -> str:
+    parts = p.prelast_names + p.last_names
+    s = " ".join(parts) if parts else " ".join(p.first_names)
+    return _latex_to_text(s)
+
+
+def names_short(persons: list[Person], et_al_min: int) -> str:
+    names = [surname(p) for p in persons]
+    if not names:
+        return ""
+    if len(names) >= et_al_min:
+        return f"{names[0]} et al."
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " & " + names[-1]
+
+
+def author_short(entry: Entry, et_al_min: int) -> str:
+    persons = entry.persons.get("author") or entry.persons.get("editor") or []
+    if persons:
+        return names_short(persons, et_al_min)
+    for f in ("shortauthor", "institution", "organization", "publisher", "key", "title"):
+        if entry.fields.get(f):
+            return _latex_to_text(entry.fields[f])
+    return "Anon."
+
+
+def year_of(entry: Entry) -> str:
+    y = entry.fields.get("year", "")
+    return _latex_to_text(y) if y else "n.d."
+
+
+class Styler:
+    """Per-edition citation formatter (holds the a/b disambiguation of that edition)."""
+
+    def __init__(self, bib: Bibliography, cited: list[str], et_al_min: int = 3):
+        self.bib = bib
+        self.et_al_min = et_al_min
+        groups: dict[tuple[str, str], list[str]] = {}
+        for key in sorted(set(cited)):
+            e = bib.entries.get(key)
+            if e is None:
+                continue
+            groups.setdefault((author_short(e, et_al_min), year_of(e)), []).append(key)
+        self.suffix: dict[str, str] = {}
+        for keys in groups.values():
+            if len(keys) > 1:
+                for i, k in enumerate(keys):
+                    self.suffix[k] = chr(ord("a") + i) if i < 26 else str(i)
+
+    def label(self, key: str) -> tuple[str, str]:
+        e = self.bib.entries[key]
+        return author_short(e, self.et_al_min), year_of(e) + self.suffix.get(key, "")
+
+    def container(self, key: str) -> str:
+        e = self.bib.entries[key]
+        if e.type.lower() not in CHAPTER_TYPES:
+            return ""
+        eds = e.persons.get("editor") or []
+        if eds:
+            return names_short(eds, self.et_al_min)
+        return _latex_to_text(e.fields.get("booktitle", ""))
+
+
+def format_locator(loc: str) -> str:
+    """House style prints bare page numbers: 'pp. 130-131' -> '130–131'."""
+    loc = loc.strip()
+    loc = re.sub(r"^(pp?\.|pages?)\s*", "", loc)
+    loc = re.sub(r"(?<=\w)\s*-{1,2}\s*(?=\w)", "–", loc)
+    return loc
+
+
+def _cap(s: str) -> str:
+    return s[:1].upper() + s[1:] if s else s
+
+
+def ibid_positions(notes: list[list[CiteItem]], boundaries: set[int] | None = None) -> list[list[str]]:
+    """CSL position rules. Returns per cite: 'first' | 'ibid' | 'ibid-locator' | 'subsequent'.
+
+    A cite is ibid when the immediately preceding cite is the same work and either sits in the
+    same note or was the only cite of the previous note. A note without cites (or a known gap)
+    breaks the chain; so does a chapter boundary (index in ``boundaries`` starts a chapter).
+    """
+    out: list[list[str]] = []
+    prev_note: list[CiteItem] | None = None
+    boundaries = boundaries or set()
+    for ni, note in enumerate(notes):
+        if ni in boundaries:
+            prev_note = None
+        res = []
+        for ci, c in enumerate(note):
+            prev = note[ci - 1] if ci > 0 else (prev_note[-1] if prev_note and len(prev_note) == 1 else None)
+            if prev is None or prev.key != c.key:
+                res.append("first")
+            elif prev.locator and not c.locator:
+                res.append("subsequent")
+            elif c.locator and format_locator(c.locator) != format_locator(prev.locator):
+                res.append("ibid-locator")
+            else:
+                res.append("ibid")
+        out.append(res)
+        prev_note = note
+    return out
+
+
+def render_item(st: Styler, c: CiteItem, position: str, link, lead: bool) -> str:
+    """Markdown for one cite. ``link(key, text)`` returns a Markdown link to the reference."""
+    loc = format_locator(c.locator)
+    prefix = c.prefix
+    if position in ("ibid", "ibid-locator"):
+        word = "Ibid." if (lead and not prefix) else "ibid."
+        body = link(c.key, word) + (f" {loc}" if position == "ibid-locator" and loc else "")
+    else:
+        author, year = st.label(c.key)
+        text = f"({year})" if c.suppress_author else f"{author} ({year})"
+        body = link(c.key, md_escape(text))
+        if loc:
+            body += f" {loc}"
+        cont = st.container(c.key)
+        if cont:
+            body += f" in {md_escape(cont)}"
+    parts = [prefix, body, c.suffix]
+    s = " ".join(p for p in parts if p)
+    if lead:
+        s = _cap(s) if not s.startswith("[") else "[" + _cap(s[1:])
+    return s
+
+
+def md_escape(s: str) -> str:
+    return re.sub(r"([\\`*_\[\]<>])", r"\\\1", s)
+
+
+# --------------------------------------------------------------------------- references
+
+def format_reference_html(st: Styler, key: str) -> str:
+    """One reference-list entry as HTML, formatted by pybtex's plain style (lenient)."""
+    e = st.bib.entries[key]
+    author, year = st.label(key)
+    try:
+        from pybtex.style.formatting.plain import Style
+
+        style = Style()
+        text = style.format_entry(key, e).text.render_as("html")
+    except Exception:  # noqa: BLE001 - incomplete records still get listed
+        text = _fallback(e)
+    return f"<strong>{html.escape(author)} ({html.escape(year)})</strong> {text}"
+
+
+def _fallback(e: Entry) -> str:
+    people = e.persons.get("author") or e.persons.get("editor") or []
+    who = ", ".join(_latex_to_text(str(p)) for p in people)
+    bits = [who] if who else []
+    for f in ("title", "booktitle", "journal", "institution", "publisher", "volume", "number", "pages", "year"):
+        v = e.fields.get(f)
+        if v:
+            bits.append(_latex_to_text(v))
+    out = html.escape(". ".join(bits)) + "."
+    for f, pre in (("doi", "https://doi.org/"), ("url", "")):
+        v = e.fields.get(f)
+        if v:
+            u = pre + v
+            out += f' <a href="{html.escape(u, quote=True)}">{html.escape(u)}</a>'
+    return out
+
+
+def sort_key(st: Styler, key: str) -> tuple:
+    author, year = st.label(key)
+    return (author.casefold(), year, key)

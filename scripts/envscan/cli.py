@@ -1,0 +1,90 @@
+"""Command-line interface: turns diagnostics into one output format and an exit code."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .diagnostics import ERROR, WARNING, Diagnostic, dedupe_sorted, error, render
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+def _root(path: str | None) -> Path | None:
+    from .project import find_root
+
+    return find_root(Path(path or "."))
+
+
+def _emit(diags: list[Diagnostic], fmt: str, stream=None) -> None:
+    out = render(diags, fmt)
+    if out:
+        click.echo(out, file=stream or sys.stdout)
+
+
+def _exit_code(diags: list[Diagnostic], strict: bool) -> int:
+    if any(d.severity == ERROR for d in diags):
+        return EXIT_ERRORS
+    if strict and any(d.severity == WARNING for d in diags):
+        return EXIT_ERRORS
+    return EXIT_OK
+
+
+def _config_failed(diags: list[Diagnostic]) -> bool:
+    return any(d.severity == ERROR and d.code.startswith("E-CONFIG") for d in diags)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="envscan")
+def main() -> None:
+    """envscan: build and check the editions of an environmental scan."""
+
+
+@main.command()
+@click.option("--edition", "edition", default=None, help="check only this edition (default: all)")
+@click.option("--strict", is_flag=True, help="warnings fail the check too")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
+@click.option("-C", "--root", "root", default=None, help="project folder (default: search upwards for mkdocs.yml)")
+def check(edition: str | None, strict: bool, fmt: str, root: str | None) -> None:
+    """Report every footnote, citation, cross-reference and marking problem."""
+    from .pipeline import check_project
+
+    r = _root(root)
+    if r is None:
+        _emit([error("E-CONFIG-MISSING", "no mkdocs.yml here or in any parent folder")], fmt)
+        sys.exit(EXIT_USAGE)
+    diags, usage = check_project(r, [edition] if edition else None)
+    diags = dedupe_sorted(diags)
+    _emit(diags, fmt)
+    sys.exit(EXIT_USAGE if usage or _config_failed(diags) else _exit_code(diags, strict))
+
+
+@main.command()
+@click.argument("editions", nargs=-1)
+@click.option("--no-pdf", is_flag=True, help="skip the PDF (quick builds)")
+@click.option("--strict", is_flag=True, help="warnings fail the build too")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
+@click.option("-C", "--root", "root", default=None)
+@click.option("--out", "out", default=None, help="output folder (default: site/)")
+@click.option("-q", "--quiet", is_flag=True)
+def build(editions: tuple[str, ...], no_pdf: bool, strict: bool, fmt: str, root: str | None, out: str | None,
+          quiet: bool) -> None:
+    """Assemble, render and gate each edition (default: all) into site/<edition>/."""
+    from .pipeline import build_project
+
+    r = _root(root)
+    if r is None:
+        _emit([error("E-CONFIG-MISSING", "no mkdocs.yml here or in any parent folder")], fmt)
+        sys.exit(EXIT_USAGE)
+    diags, usage = build_project(r, list(editions) or None, pdf=not no_pdf, strict=strict,
+                                 out=Path(out) if out else None, quiet=quiet or fmt != "text")
+    diags = dedupe_sorted(diags)
+    _emit(diags, fmt, sys.stderr if fmt == "text" else None)
+    sys.exit(EXIT_USAGE if usage or _config_failed(diags) else _exit_code(diags, strict))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

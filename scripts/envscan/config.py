@@ -1,0 +1,287 @@
+"""Project configuration: ``mkdocs.yml`` and its ``envscan`` plugin block.
+
+The envscan block (under ``plugins: - envscan:``) holds the report's metadata, the marking
+scheme, the editions, the citation style, abbreviations and the leak gate's allow-list.
+Errors come back as diagnostics carrying the YAML line.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .diagnostics import Diagnostic, error
+
+TLP2 = ["TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "TLP:RED"]
+TLP2_COLOURS = {
+    # FIRST TLP 2.0: label text colour on black background
+    "TLP:CLEAR": "#FFFFFF",
+    "TLP:GREEN": "#33FF00",
+    "TLP:AMBER": "#FFC000",
+    "TLP:AMBER+STRICT": "#FFC000",
+    "TLP:RED": "#FF2B2B",
+}
+
+
+class _Tagged:
+    def __init__(self, tag: str, value: Any):
+        self.tag, self.value = tag, value
+
+    def __repr__(self) -> str:
+        return f"{self.tag} {self.value!r}"
+
+
+class TolerantLoader(yaml.SafeLoader):
+    """Safe loader that keeps MkDocs' ``!!python/name:`` and ``!ENV`` tags as opaque values."""
+
+
+def _construct_unknown(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node)
+    else:
+        value = loader.construct_mapping(node)
+    return _Tagged(node.tag, value)
+
+
+TolerantLoader.add_multi_constructor("", _construct_unknown)
+
+
+def tagged_representer(dumper: yaml.Dumper, data: _Tagged) -> yaml.Node:
+    if isinstance(data.value, str):
+        return dumper.represent_scalar(data.tag, data.value)
+    if isinstance(data.value, list):
+        return dumper.represent_sequence(data.tag, data.value)
+    return dumper.represent_mapping(data.tag, data.value)
+
+
+@dataclass(frozen=True)
+class Scheme:
+    name: str
+    labels: tuple[str, ...]  # ascending
+    default: str
+    colours: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+    def rank(self, label: str) -> int:
+        return self.labels.index(label)
+
+    def max(self, *labels: str) -> str:
+        return max(labels, key=self.rank)
+
+    @property
+    def lowest(self) -> str:
+        return self.labels[0]
+
+
+@dataclass(frozen=True)
+class Edition:
+    name: str
+    max_marking: str
+    title: str
+    pdf: bool = True
+
+
+@dataclass(frozen=True)
+class Report:
+    title: str = "Environmental Scan"
+    subtitle: str = ""
+    year: str = ""
+    period: str = ""
+    author: str = ""  # corporate author shown in PDF metadata; no personal names by default
+    language: str = "en"
+
+
+@dataclass
+class Config:
+    path: str
+    raw: dict
+    docs_dir: str
+    nav: list[tuple[str, str]]  # (title, file) in order
+    nav_lines: dict[str, int]
+    scheme: Scheme
+    editions: dict[str, Edition]
+    report: Report
+    et_al_min: int = 3
+    ibid: bool = True
+    abbreviations: dict[str, str] = field(default_factory=dict)
+    gate_allow: list[str] = field(default_factory=list)
+    pdf_enabled: bool = True
+    line_of: dict[tuple, int] = field(default_factory=dict)
+
+
+def _lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
+    out = {path: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            key = k.value if isinstance(k, yaml.ScalarNode) else str(k)
+            out[path + (key,)] = k.start_mark.line + 1
+            out.update({p: n for p, n in _lines(v, path + (key,)).items() if p != path + (key,)})
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            out.update(_lines(v, path + (i,)))
+    return out
+
+
+ENVSCAN_KEYS = {"report", "scheme", "editions", "citations", "abbreviations", "gate", "pdf", "edition", "assembled"}
+
+
+def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, list[Diagnostic]]:
+    diags: list[Diagnostic] = []
+    try:
+        node = yaml.compose(text, Loader=TolerantLoader)
+        raw = yaml.load(text, Loader=TolerantLoader) if node is not None else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        return None, [error("E-CONFIG-YAML", f"invalid YAML: {getattr(exc, 'problem', exc)}", path, line, col)]
+    if not isinstance(raw, dict):
+        return None, [error("E-CONFIG-YAML", "mkdocs.yml must be a mapping", path, 1, 1)]
+    lines = _lines(node) if node is not None else {}
+
+    def err(code: str, msg: str, key: tuple, *hints: str) -> None:
+        ln = lines.get(key, 0)
+        while not ln and key:
+            key = key[:-1]
+            ln = lines.get(key, 0)
+        diags.append(error(code, msg, path, ln, 1 if ln else 0, *hints))
+
+    docs_dir = raw.get("docs_dir", "docs")
+    # nav
+    nav: list[tuple[str, str]] = []
+    nav_lines: dict[str, int] = {}
+
+    def walk_nav(items: Any, key: tuple) -> None:
+        if not isinstance(items, list):
+            err("E-CONFIG-NAV", "nav must be a list", key)
+            return
+        for i, item in enumerate(items):
+            k = key + (i,)
+            if isinstance(item, str):
+                nav.append(("", item))
+                nav_lines[item] = lines.get(k, 0)
+            elif isinstance(item, dict) and len(item) == 1:
+                (title, target), = item.items()
+                if isinstance(target, list):
+                    walk_nav(target, k + (title,))
+                elif isinstance(target, str):
+                    if "://" in target:
+                        continue
+                    nav.append((str(title), target))
+                    nav_lines[target] = lines.get(k, 0)
+                else:
+                    err("E-CONFIG-NAV", f"nav entry {title!r} must name a file", k)
+            else:
+                err("E-CONFIG-NAV", "nav entries are 'Title: file.md' or 'file.md'", k)
+
+    if "nav" not in raw:
+        err("E-CONFIG-NAV", "mkdocs.yml has no nav: the chapter order comes from nav", (),
+            "add nav: with one entry per chapter in docs/")
+    else:
+        walk_nav(raw["nav"], ("nav",))
+
+    # envscan block
+    es: dict = {}
+    es_key: tuple = ()
+    plugins = raw.get("plugins", [])
+    if isinstance(plugins, list):
+        for i, p in enumerate(plugins):
+            if isinstance(p, dict) and "envscan" in p:
+                es = p["envscan"] or {}
+                es_key = ("plugins", i, "envscan")
+            elif p == "envscan":
+                es_key = ("plugins", i)
+    elif isinstance(plugins, dict) and "envscan" in plugins:
+        es = plugins["envscan"] or {}
+        es_key = ("plugins", "envscan")
+    if not es_key:
+        err("E-CONFIG-PLUGIN", "mkdocs.yml does not list the envscan plugin", (),
+            "add 'plugins: [envscan: {...}]' so that plain 'mkdocs build' is routed through envscan")
+    if not isinstance(es, dict):
+        err("E-CONFIG-ENVSCAN", "the envscan plugin options must be a mapping", es_key)
+        es = {}
+    for k in es:
+        if k not in ENVSCAN_KEYS:
+            sugg = difflib.get_close_matches(str(k), sorted(ENVSCAN_KEYS), 1)
+            err("E-CONFIG-UNKNOWN", f"unknown envscan option {k!r}", es_key + (k,),
+                f"did you mean {sugg[0]!r}?" if sugg else "")
+
+    # scheme
+    sch = es.get("scheme") or {}
+    labels = sch.get("labels", TLP2) if isinstance(sch, dict) else TLP2
+    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+        err("E-CONFIG-SCHEME", "scheme.labels must be a non-empty list of labels, lowest first", es_key + ("scheme",))
+        labels = TLP2
+    default = sch.get("default", labels[-1]) if isinstance(sch, dict) else labels[-1]
+    if default not in labels:
+        err("E-CONFIG-SCHEME", f"scheme.default {default!r} is not one of the scheme's labels", es_key + ("scheme", "default"))
+        default = labels[-1]
+    colours = dict(TLP2_COLOURS)
+    if isinstance(sch, dict) and isinstance(sch.get("colours"), dict):
+        colours.update(sch["colours"])
+    scheme = Scheme(str(sch.get("name", "TLP 2.0")) if isinstance(sch, dict) else "TLP 2.0", tuple(labels), default, colours)
+
+    # editions
+    editions: dict[str, Edition] = {}
+    eds = es.get("editions")
+    if eds is None:
+        eds = {"public": {"max": labels[0], "title": "Public edition"},
+               "restricted": {"max": labels[-1], "title": "Restricted edition"}}
+    if not isinstance(eds, dict) or not eds:
+        err("E-CONFIG-EDITIONS", "editions must be a mapping of name -> {max: LABEL}", es_key + ("editions",))
+        eds = {}
+    for name, spec in eds.items():
+        k = es_key + ("editions", name)
+        if not isinstance(spec, dict) or "max" not in spec:
+            err("E-CONFIG-EDITIONS", f"edition {name!r} needs 'max: LABEL'", k)
+            continue
+        unknown = set(spec) - {"max", "title", "pdf"}
+        for u in sorted(unknown):
+            err("E-CONFIG-UNKNOWN", f"unknown key {u!r} in edition {name!r}", k + (u,))
+        if spec["max"] not in labels:
+            sugg = difflib.get_close_matches(str(spec["max"]), labels, 1)
+            err("E-CONFIG-EDITIONS", f"edition {name!r}: marking {spec['max']!r} is not in the scheme", k + ("max",),
+                f"did you mean {sugg[0]!r}?" if sugg else f"labels: {', '.join(labels)}")
+            continue
+        if not str(name).replace("-", "").replace("_", "").isalnum():
+            err("E-CONFIG-EDITIONS", f"edition name {name!r} must be letters, digits, '-' or '_'", k)
+            continue
+        editions[str(name)] = Edition(str(name), spec["max"], str(spec.get("title", f"{name} edition")),
+                                      bool(spec.get("pdf", True)))
+
+    rep = es.get("report") or {}
+    if not isinstance(rep, dict):
+        rep = {}
+    rep_unknown = set(rep) - set(Report.__dataclass_fields__)
+    for u in sorted(rep_unknown):
+        err("E-CONFIG-UNKNOWN", f"unknown report key {u!r}", es_key + ("report", u))
+    report = Report(**{k: str(v) for k, v in rep.items() if k in Report.__dataclass_fields__})
+    if not report.language or report.language == "en":
+        theme = raw.get("theme") or {}
+        if isinstance(theme, dict) and theme.get("language"):
+            report = Report(**{**report.__dict__, "language": str(theme["language"])})
+
+    cit = es.get("citations") or {}
+    et_al_min = int(cit.get("et_al_min", 3)) if isinstance(cit, dict) else 3
+    ibid = bool(cit.get("ibid", True)) if isinstance(cit, dict) else True
+    abbr = es.get("abbreviations") or {}
+    if not isinstance(abbr, dict):
+        err("E-CONFIG-ABBR", "abbreviations must map ABBR -> expansion", es_key + ("abbreviations",))
+        abbr = {}
+    gate = es.get("gate") or {}
+    allow = []
+    if isinstance(gate, dict):
+        for i, a in enumerate(gate.get("allow") or []):
+            if isinstance(a, dict) and isinstance(a.get("text"), str) and a.get("reason"):
+                allow.append(a["text"])
+            else:
+                err("E-CONFIG-GATE", "each gate.allow entry needs 'text' and a 'reason' (reviewed overlap)",
+                    es_key + ("gate", "allow", i))
+    cfg = Config(path=path, raw=raw, docs_dir=str(docs_dir), nav=nav, nav_lines=nav_lines, scheme=scheme,
+                 editions=editions, report=report, et_al_min=et_al_min, ibid=ibid,
+                 abbreviations={str(k): str(v) for k, v in abbr.items()}, gate_allow=allow,
+                 pdf_enabled=bool(es.get("pdf", True)), line_of=lines)
+    return cfg, diags

@@ -1,0 +1,472 @@
+"""Parse one chapter into the source model (regions + nodes), with diagnostics.
+
+Positions come from markdown-it tokens: block tokens carry line maps, inline tokens carry
+offsets into their block's content (see mdparse), mapped back here to absolute offsets.
+"""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import re
+import unicodedata
+from typing import Any
+
+import yaml
+
+from .config import Scheme
+from .diagnostics import Diagnostic, error, warning
+from .mdparse import make_parser
+from .model import Chapter, Node, Region, line_starts
+
+FRONT_KEYS = {"title": str, "marking": str, "status": str, "owners": list}
+STATUSES = ("draft", "review", "final")
+DIV_CLASSES = {"editor", "tearline"}
+SPAN_CLASSES = {"editor", "gap"}
+ATTR_KEYS = {"marking", "id", "class"}
+CONTAINERS = {"blockquote_open", "list_item_open", "footnote_reference_open", "admonition_open",
+              "bullet_list_open", "ordered_list_open", "table_open"}
+
+# look-alikes of the marking syntax that markdown would otherwise show as text (fail closed)
+LOOKALIKE_FENCE = re.compile(r"^\s*(?:[:：꞉∶˸︰﹕︓ː]\s*){2,}(?:\{|[A-Za-z]|\s*$)")
+LOOKALIKE_ATTR = re.compile(r"\{[^{}\n]*m\W{0,2}a\W{0,2}r\W{0,2}k\W{0,2}i\W{0,2}n\W{0,2}g[^{}\n]*\}?", re.I)
+CRITIC_RE = re.compile(r"\{(\+\+|--|~~|==|>>)|(\+\+|--|~~|==|<<)\}")
+ABBR_DEF_RE = re.compile(r"^\*\[[^\]]+\]:", re.M)
+IBID_RE = re.compile(r"\b(ibid|ibidem)\b\.?", re.I)
+HTML_COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
+
+
+def canonical_label(label: str) -> str:
+    return unicodedata.normalize("NFKC", label).replace(" ", "").upper()
+
+
+class _Ctx:
+    def __init__(self, path: str, text: str, scheme: Scheme):
+        self.path = path
+        self.text = text
+        self.scheme = scheme
+        self.starts = line_starts(text)
+        self.lines = text.split("\n")
+        self.diags: list[Diagnostic] = []
+
+    def off(self, line0: int, col0: int = 0) -> int:
+        if line0 >= len(self.starts):
+            return len(self.text)
+        return self.starts[line0] + col0
+
+    def lc(self, offset: int) -> tuple[int, int]:
+        i = bisect.bisect_right(self.starts, offset) - 1
+        return i + 1, offset - self.starts[i] + 1
+
+    def err(self, code: str, msg: str, offset: int, *hints: str) -> None:
+        ln, col = self.lc(offset)
+        self.diags.append(error(code, msg, self.path, ln, col, *hints))
+
+    def warn(self, code: str, msg: str, offset: int, *hints: str) -> None:
+        ln, col = self.lc(offset)
+        self.diags.append(warning(code, msg, self.path, ln, col, *hints))
+
+    def check_marking(self, label: str, offset: int) -> str | None:
+        if label in self.scheme.labels:
+            return label
+        canon = canonical_label(label)
+        near = [x for x in self.scheme.labels if canonical_label(x) == canon]
+        if near:
+            self.err("E-MARK-LOOKALIKE", f"marking {label!r} is not written exactly as the scheme's label", offset,
+                     f"write {near[0]!r}")
+        else:
+            sugg = difflib.get_close_matches(canon, self.scheme.labels, 1, 0.5)
+            self.err("E-MARK-UNKNOWN", f"unknown marking label {label!r}", offset,
+                     f"did you mean {sugg[0]!r}?" if sugg else f"labels: {', '.join(self.scheme.labels)}")
+        # fail closed: an unreadable label is treated as the most restrictive
+        return self.scheme.labels[-1]
+
+
+def _line_map(ctx: _Ctx, tok) -> list[tuple[int, int]]:
+    """For each line of an inline token's content: (content offset, absolute offset)."""
+    out = []
+    l0 = tok.map[0] if tok.map else 0
+    c = 0
+    for k, cl in enumerate(tok.content.split("\n")):
+        ln = l0 + k
+        src = ctx.lines[ln] if ln < len(ctx.lines) else ""
+        s = cl.rstrip()
+        base = len(src.rstrip()) - len(s)
+        if base < 0 or src[base: base + len(s)] != s:
+            base = src.find(s) if s else 0
+            if base < 0:
+                base = 0
+        out.append((c, ctx.off(ln, base)))
+        c += len(cl) + 1
+    return out
+
+
+def _abs(lmap: list[tuple[int, int]], pos: int) -> int:
+    i = bisect.bisect_right([c for c, _ in lmap], pos) - 1
+    c, a = lmap[max(i, 0)]
+    return a + (pos - c)
+
+
+def parse_front_matter(ctx: _Ctx, tok) -> tuple[dict, list]:
+    content = tok.meta.get("content", tok.content) if tok.meta else tok.content
+    base_line = (tok.map[0] if tok.map else 0) + 1  # line of content start (0-based)
+    try:
+        data = yaml.safe_load(content) if content.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        ln = base_line + (mark.line if mark else 0)
+        ctx.diags.append(error("E-FRONT-YAML", f"malformed front matter: {getattr(exc, 'problem', exc)}", ctx.path,
+                               ln + 1, (mark.column + 1) if mark else 1, "front matter is YAML between two '---' lines"))
+        return {}, []
+    if not isinstance(data, dict):
+        ctx.diags.append(error("E-FRONT-YAML", "front matter must be a YAML mapping", ctx.path, base_line + 1, 1))
+        return {}, []
+    # key lines
+    key_lines = {}
+    for i, ln in enumerate(content.split("\n")):
+        m = re.match(r"^([^\s:#][^:]*):", ln)
+        if m:
+            key_lines[m.group(1).strip()] = base_line + i + 1
+    for k, v in data.items():
+        ln = key_lines.get(str(k), base_line + 1)
+        if k not in FRONT_KEYS:
+            sugg = difflib.get_close_matches(str(k), list(FRONT_KEYS), 1)
+            ctx.diags.append(error("E-FRONT-KEY", f"unknown front-matter key {k!r}", ctx.path, ln, 1,
+                                   f"did you mean {sugg[0]!r}?" if sugg else f"allowed keys: {', '.join(FRONT_KEYS)}"))
+        elif not isinstance(v, FRONT_KEYS[k]) or (k == "owners" and not all(isinstance(o, str) for o in v)):
+            ctx.diags.append(error("E-FRONT-TYPE", f"front-matter key {k!r} must be a {FRONT_KEYS[k].__name__}"
+                                   + (" of names" if k == "owners" else ""), ctx.path, ln, 1))
+    if "status" in data and data["status"] not in STATUSES:
+        ctx.diags.append(error("E-FRONT-STATUS", f"status {data['status']!r} is not one of {', '.join(STATUSES)}",
+                               ctx.path, key_lines.get("status", base_line + 1), 1))
+    if "title" not in data:
+        ctx.diags.append(error("E-FRONT-TITLE", "front matter has no 'title'", ctx.path, base_line, 1))
+    return data, key_lines
+
+
+def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chapter, list[Diagnostic]]:
+    ctx = _Ctx(path, text, scheme)
+    md = make_parser()
+    env: dict = {}
+    tokens = md.parse(text, env)
+
+    front: dict = {}
+    front_end = 0
+    key_lines: dict = {}
+    if tokens and tokens[0].type == "front_matter":
+        front, key_lines = parse_front_matter(ctx, tokens[0])
+        front_end = ctx.off(tokens[0].map[1])
+    elif text.lstrip().startswith("---"):
+        ctx.err("E-FRONT-YAML", "front matter is not closed by a '---' line", 0)
+    else:
+        ctx.err("E-FRONT-MISSING", "chapter has no front matter", 0,
+                "start the file with ---, title:, marking:, status:, owners:, ---")
+
+    chapter_marking = scheme.default
+    if isinstance(front.get("marking"), str):
+        ln = key_lines.get("marking", 1)
+        chapter_marking = ctx.check_marking(front["marking"], ctx.off(ln - 1)) or scheme.default
+    root = Region("chapter", 0, len(text), 1, 1, marking=chapter_marking)
+    regions: list[Region] = [root]
+    nodes: list[Node] = []
+    texts: list[tuple[int, int, str]] = []
+
+    div_stack: list[tuple[Region, tuple]] = []  # (region, container path)
+    containers: list[Any] = []
+    note_stack: list[str] = []
+    inline_notes = [0]
+
+    def current_region() -> Region:
+        return div_stack[-1][0] if div_stack else root
+
+    def new_region(**kw) -> Region:
+        r = Region(**kw)
+        r.index = len(regions)
+        if r.parent is not None:
+            r.parent.children.append(r)
+        regions.append(r)
+        return r
+
+    def region_attrs(attrs: dict, offset: int, kind: str) -> dict:
+        res = {"marking": None, "editor": False, "tearline": False, "gap": False}
+        allowed_classes = DIV_CLASSES if kind == "div" else SPAN_CLASSES
+        for k, v in attrs.items():
+            if k == "marking":
+                res["marking"] = ctx.check_marking(str(v), offset)
+            elif k == "class":
+                for c in str(v).split():
+                    if c in allowed_classes:
+                        res[c] = True
+                    elif c == "unnumbered":
+                        continue
+                    else:
+                        sugg = difflib.get_close_matches(c, sorted(allowed_classes), 1)
+                        ctx.err("E-ATTR-UNKNOWN", f"unknown class '.{c}' on a {kind}", offset,
+                                f"did you mean '.{sugg[0]}'?" if sugg else
+                                f"known classes: {', '.join('.' + x for x in sorted(allowed_classes))}")
+            elif k == "id":
+                continue
+            else:
+                sugg = difflib.get_close_matches(k, sorted(ATTR_KEYS), 1)
+                # fail closed: an attribute that may have been meant as a marking restricts fully
+                if "mark" in k.lower() or (sugg and sugg[0] == "marking"):
+                    res["marking"] = scheme.labels[-1]
+                ctx.err("E-ATTR-UNKNOWN", f"unknown attribute {k!r} on a {kind}", offset,
+                        f"did you mean {sugg[0]!r}?" if sugg else "known attributes: marking, id, class")
+        return res
+
+    def walk_inline(children, lmap, block_region: Region, note: str | None, in_heading: Node | None):
+        span_stack: list[Region] = []
+        for t in children:
+            pos = t.meta.get("pos", 0) if t.meta else 0
+            end = t.meta.get("end", pos) if t.meta else pos
+            a_start, a_end = _abs(lmap, pos), _abs(lmap, end)
+            reg = span_stack[-1] if span_stack else block_region
+            ln, col = ctx.lc(a_start)
+            if t.type == "span_open":
+                attrs = dict(t.attrs or {})
+                ra = region_attrs(attrs, a_start, "span")
+                inner_text = ""
+                r = new_region(kind="span", start=a_start, end=a_end, line=ln, col=col, parent=reg,
+                               marking=ra["marking"], editor=ra["editor"], gap=ra["gap"])
+                # delimiters: '[' and ']{...}'
+                src = ctx.text[a_start:a_end]
+                close = src.rfind("]{")
+                r.unwrap = [(a_start, a_start + 1), (a_start + close, a_end)] if close > 0 else []
+                if in_heading is not None and (ra["marking"] or ra["editor"]):
+                    ctx.err("E-MARK-HEADING", "a heading may not be partly marked or hold an editor note", a_start,
+                            "mark the whole section with a ::: {marking=...} block instead")
+                span_stack.append(r)
+                continue
+            if t.type == "span_close":
+                if span_stack:
+                    span_stack.pop()
+                continue
+            if t.type == "text":
+                texts.append((a_start, a_end, t.content))
+                _text_checks(ctx, t.content, a_start, lmap, pos)
+                for m in IBID_RE.finditer(t.content):
+                    nodes.append(Node("ibid", a_start + m.start(), a_start + m.end(), *ctx.lc(a_start + m.start()),
+                                      reg, note))
+                continue
+            if t.type == "code_inline":
+                texts.append((a_start, a_end, t.content))
+                continue
+            if t.type == "footnote_ref":
+                nodes.append(Node("fnref", a_start, a_end, ln, col, reg, note, {"label": t.meta["label"]}))
+                if in_heading is not None:
+                    in_heading.data.setdefault("notes", []).append(nodes[-1])
+                continue
+            if t.type == "inline_note":
+                inline_notes[0] += 1
+                label = f"^inline-{inline_notes[0]}"
+                cs, ce = _abs(lmap, t.meta["content_start"]), _abs(lmap, t.meta["content_end"])
+                nodes.append(Node("fnref", a_start, a_end, ln, col, reg, note,
+                                  {"label": label, "inline": True, "content": (cs, ce)}))
+                nodes.append(Node("fndef", a_start, a_end, ln, col, reg, None,
+                                  {"label": label, "inline": True, "content": (cs, ce)}))
+                walk_inline(t.children or [], lmap, reg, label, None)
+                continue
+            if t.type == "cite":
+                items = t.meta["items"]
+                inner = _abs(lmap, t.meta["inner_start"])
+                for it in items:
+                    it["abs"] = inner + it["key_offset"]
+                nodes.append(Node("cite", a_start, a_end, ln, col, reg, note,
+                                  {"items": items, "bracketed": t.meta["bracketed"], "raw": t.content}))
+                continue
+            if t.type == "xref":
+                nodes.append(Node("xref", a_start, a_end, ln, col, reg, note, {"id": t.meta["id"]}))
+                continue
+            if t.type in ("link_open", "image"):
+                attrs = dict(t.attrs or {})
+                target = attrs.get("href") or attrs.get("src") or ""
+                nodes.append(Node("link" if t.type == "link_open" else "image", a_start, a_end, ln, col, reg, note,
+                                  {"target": target, "title": attrs.get("title", ""),
+                                   "alt": t.content if t.type == "image" else ""}))
+                if t.type == "image":
+                    texts.append((a_start, a_end, t.content + " " + attrs.get("title", "")))
+                continue
+            if t.type == "html_inline":
+                _html(ctx, t.content, a_start, reg, nodes, note)
+                continue
+            if t.children:
+                walk_inline(t.children, lmap, reg, note, in_heading)
+
+    i = 0
+    n = len(tokens)
+    while i < n:
+        tok = tokens[i]
+        typ = tok.type
+        if typ == "front_matter":
+            i += 1
+            continue
+        if typ in CONTAINERS:
+            containers.append(tok)
+            if typ == "footnote_reference_open":
+                label = tok.meta["label"]
+                l0, l1 = tok.map
+                start = ctx.off(l0, 0)
+                end = ctx.off(l1, 0)
+                line_text = ctx.lines[l0]
+                m = re.search(r"\[\^" + re.escape(label) + r"\]:[ \t]*", line_text)
+                cstart = ctx.off(l0, m.end() if m else 0)
+                col = (m.start() + 1) if m else 1
+                if note_stack:
+                    ctx.err("E-FN-NESTED", "a footnote definition inside another footnote", ctx.off(l0, col - 1))
+                nodes.append(Node("fndef", start, end, l0 + 1, col, current_region(), None,
+                                  {"label": label, "content": (cstart, end), "gap": False}))
+                note_stack.append(label)
+        elif typ.endswith("_close") and typ.replace("_close", "_open") in CONTAINERS:
+            if containers:
+                containers.pop()
+            if typ == "footnote_reference_close" and note_stack:
+                note_stack.pop()
+        note = note_stack[-1] if note_stack else None
+        if typ == "div_open":
+            l0 = tok.map[0]
+            off = ctx.off(l0, tok.meta["col"] - 1)
+            ra = region_attrs(tok.meta["attrs"], off, "div")
+            parent = current_region()
+            r = new_region(kind="div", start=ctx.off(l0), end=len(text), line=l0 + 1, col=tok.meta["col"],
+                           parent=parent, marking=ra["marking"], editor=ra["editor"], tearline=ra["tearline"])
+            r.unwrap = [(ctx.off(l0), ctx.off(l0 + 1))]
+            if ra["tearline"] and (parent.kind != "div" or not parent.marking or ra["marking"] is None):
+                ctx.err("E-TEARLINE", "a tearline must carry its own marking and sit directly inside a marked block",
+                        off, "write ::: {.tearline marking=\"TLP:CLEAR\"} inside the ::: {marking=...} block")
+            div_stack.append((r, tuple(id(c) for c in containers)))
+        elif typ == "div_close":
+            l0 = tok.map[0]
+            off = ctx.off(l0, tok.meta["col"] - 1)
+            if not div_stack:
+                ctx.err("E-DIV-STRAY", "closing ':::' without an opening fence", off,
+                        "remove it, or open the block with ::: {marking=\"…\"}")
+            else:
+                r, cpath = div_stack.pop()
+                if cpath != tuple(id(c) for c in containers):
+                    ctx.err("E-DIV-CROSSING", f"block opened on line {r.line} is closed in a different "
+                            "list, quote, note or admonition", off,
+                            "open and close a marked block at the same indentation, in the same container")
+                r.end = ctx.off(l0 + 1)
+                r.unwrap.append((ctx.off(l0), ctx.off(l0 + 1)))
+        elif typ == "div_bad":
+            l0 = tok.map[0]
+            ctx.err("E-DIV-SYNTAX", f"malformed fenced block: {tok.meta['error']}", ctx.off(l0, tok.meta["col"] - 1),
+                    "write ::: {marking=\"TLP:AMBER\"} (or {.editor}, {.tearline marking=\"…\"})")
+            # fail closed: treat as a fully restricted block until its fence is fixed
+            r = new_region(kind="div", start=ctx.off(l0), end=len(text), line=l0 + 1, col=tok.meta["col"],
+                           parent=current_region(), marking=scheme.labels[-1])
+            r.unwrap = [(ctx.off(l0), ctx.off(l0 + 1))]
+            div_stack.append((r, tuple(id(c) for c in containers)))
+        elif typ == "heading_open":
+            inline = tokens[i + 1]
+            l0 = tok.map[0]
+            lmap = _line_map(ctx, inline)
+            start = _abs(lmap, 0)
+            attrs = tok.meta.get("attrs") or {}
+            if "attr_error" in tok.meta:
+                ctx.err("E-HEADING-ATTR", f"malformed heading attributes: {tok.meta['attr_error']}",
+                        ctx.off(l0, ctx.lines[l0].find(tok.meta["attr_text"])), "write {#sec-id} or {#sec-id .unnumbered}")
+            attr_text = tok.meta.get("attr_text")
+            attr_off = ctx.off(l0, ctx.lines[l0].rfind(attr_text)) if attr_text and attrs else None
+            classes = str(attrs.get("class", "")).split()
+            for k in attrs:
+                if k not in ("id", "class"):
+                    ctx.err("E-HEADING-ATTR", f"headings take only an id and classes, not {k!r}", attr_off or start,
+                            "mark a whole section with a ::: {marking=...} block")
+            for c in classes:
+                if c != "unnumbered":
+                    ctx.err("E-HEADING-ATTR", f"unknown heading class '.{c}'", attr_off or start,
+                            "the only heading class is .unnumbered")
+            level = int(tok.tag[1])
+            h = Node("heading", ctx.off(l0), ctx.off(l0 + 1), l0 + 1, (start - ctx.off(l0)) + 1, current_region(), note,
+                     {"level": level, "id": attrs.get("id"), "unnumbered": "unnumbered" in classes,
+                      "text": inline.content, "text_start": start, "attr_off": attr_off,
+                      "setext": tok.markup in ("=", "-")})
+            nodes.append(h)
+            texts.append((start, start + len(inline.content), inline.content))
+            walk_inline(inline.children or [], lmap, current_region(), note, h)
+            i += 3
+            continue
+        elif typ == "inline":
+            lmap = _line_map(ctx, tok)
+            walk_inline(tok.children or [], lmap, current_region(), note, None)
+        elif typ == "html_block":
+            _html(ctx, tok.content, ctx.off(tok.map[0]), current_region(), nodes, note)
+        elif typ in ("fence", "code_block"):
+            l0 = tok.map[0]
+            texts.append((ctx.off(l0), ctx.off(tok.map[1]), tok.content))
+        i += 1
+
+    for r, _ in div_stack:
+        ctx.err("E-DIV-UNCLOSED", "fenced block is never closed", ctx.off(r.line - 1, r.col - 1),
+                "add a closing ':::' line; until then the rest of the file is treated as restricted")
+        r.end = len(text)
+        r.marking = scheme.labels[-1]
+
+    # gap notes: a definition whose whole content is a []{.gap} span
+    gap_spans = [r for r in regions if r.kind == "span" and r.gap]
+    for nd in nodes:
+        if nd.kind == "fndef" and not nd.data.get("inline"):
+            cs, ce = nd.data["content"]
+            body = text[cs:ce].strip()
+            g = [r for r in gap_spans if cs <= r.start < ce]
+            if g:
+                if not re.fullmatch(r"\[[^\]]*\]\{[^}]*\}", body):
+                    ctx.err("E-FN-GAP", "a known-gap note holds only its []{.gap} marker", g[0].start,
+                            "move other text into an editor note or restore the full note")
+                nd.data["gap"] = True
+                nd.data["gap_remark"] = body[1: body.index("]")]
+    for r in gap_spans:
+        if not any(nd.kind == "fndef" and nd.data.get("gap") and nd.data["content"][0] <= r.start < nd.data["content"][1]
+                   for nd in nodes):
+            ctx.err("E-FN-GAP", "[]{.gap} marks a footnote whose text is lost; it belongs in a footnote definition",
+                    r.start)
+
+    for m in ABBR_DEF_RE.finditer(text):
+        if not _in_code(texts, m.start(), text):
+            ctx.err("E-ABBR-INLINE", "abbreviations are defined once, in mkdocs.yml (envscan: abbreviations:)",
+                    m.start(), "a definition here would reach every page of every edition")
+
+    title = front.get("title") if isinstance(front.get("title"), str) else name
+    ch = Chapter(path=path, name=name, text=text, line_starts=ctx.starts, front=front, front_end=front_end,
+                 title=title, marking=chapter_marking, status=str(front.get("status", "draft")), root=root,
+                 regions=regions, nodes=nodes, texts=texts)
+    return ch, ctx.diags
+
+
+def _in_code(texts, offset, text) -> bool:
+    return False
+
+
+def _text_checks(ctx: _Ctx, content: str, a_start: int, lmap, pos: int) -> None:
+    # look-alike fences: visible text that looks like a ':::' line
+    for k, line in enumerate(content.split("\n")):
+        if LOOKALIKE_FENCE.match(line) and not line.strip().startswith(":::"):
+            ctx.err("E-MARK-LOOKALIKE", "this line looks like a ':::' fence but is not one (it would be shown as text)",
+                    _abs(lmap, pos + sum(len(x) + 1 for x in content.split("\n")[:k])),
+                    "write the fence with three ASCII colons at the start of a line")
+        elif line.strip().startswith(":::"):
+            ctx.err("E-DIV-SYNTAX", "':::' inside a paragraph: a fence needs its own line", a_start,
+                    "put a blank line before the fence")
+    m = LOOKALIKE_ATTR.search(content)
+    if m:
+        ctx.err("E-MARK-LOOKALIKE", "text looks like a marking attribute but is not parsed as one "
+                "(it would be shown, unfiltered)", a_start + m.start(),
+                "write [text]{marking=\"TLP:AMBER\"} with ASCII brackets and quotes")
+    m = CRITIC_RE.search(content)
+    if m:
+        ctx.err("E-CRITIC", "CriticMarkup is not processed: resolve the suggestion before building", a_start + m.start(),
+                "accept or reject the change; use ::: {.editor} for review remarks")
+
+
+def _html(ctx: _Ctx, content: str, offset: int, region: Region, nodes: list, note) -> None:
+    stripped = HTML_COMMENT_RE.sub("", content).strip()
+    for m in HTML_COMMENT_RE.finditer(content):
+        ctx.warn("W-HTML-COMMENT", "HTML comment: it is removed from every edition", offset + m.start(),
+                 "use a ::: {.editor} block for notes to editors")
+        nodes.append(Node("comment", offset + m.start(), offset + m.end(), *ctx.lc(offset + m.start()), region, note,
+                          {"text": m.group(0)[4:-3]}))
+    if stripped:
+        ctx.err("E-HTML-RAW", "raw HTML is not allowed in chapters (hidden HTML is not removed HTML)", offset,
+                "use Markdown; mark restricted text with ::: {marking=...} or [text]{marking=...}")

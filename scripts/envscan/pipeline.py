@@ -1,0 +1,142 @@
+"""The pipeline end to end: read -> parse -> resolve -> per edition assemble -> write -> verify.
+
+``check_project`` stops before writing; ``build_project`` writes each edition into a fresh
+temporary folder, renders it, runs the leak gate over every output file, and only then
+swaps it into ``site/<edition>/``. A failure leaves the previous output untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from .diagnostics import Diagnostic, error, has_errors, warning
+from .edition import AssembledEdition, assemble
+from .project import Project, load_project
+from .resolve import resolve
+
+
+def _select(project: Project, names: list[str] | None) -> tuple[list, list[Diagnostic]]:
+    eds = project.config.editions
+    if not names:
+        return list(eds.values()), []
+    out, diags = [], []
+    for n in names:
+        if n not in eds:
+            diags.append(error("E-USAGE-EDITION", f"no edition named {n!r}", "mkdocs.yml", 0, 0,
+                               f"editions: {', '.join(eds)}"))
+        else:
+            out.append(eds[n])
+    return out, diags
+
+
+def source_leak_check(project: Project, ae: AssembledEdition) -> list[Diagnostic]:
+    """Restricted text that also stands in the edition's visible text (an author's copy-paste)."""
+    from .gate import Gate
+
+    gate = Gate(ae.restricted, project.config.gate_allow)
+    diags = []
+    for page in ae.pages:
+        if page.chapter is None:
+            continue
+        for f in gate.scan_text(page.site_md, page.chapter.path):
+            path, _, rest = f.origin.partition(":")
+            ln, _, col = rest.partition(":")
+            diags.append(Diagnostic(
+                "error", "E-LEAK-SOURCE",
+                f"restricted passage {f.restricted_id} ({path}:{ln}) also appears in visible text of {page.chapter.path}",
+                path, int(ln or 0), int(col or 0),
+                ("remove the copy from the visible text, or mark it too; a legitimate overlap goes in "
+                 "mkdocs.yml envscan: gate: allow: with a reason",), ae.edition.name))
+    return diags
+
+
+def check_project(root: Path, editions: list[str] | None = None) -> tuple[list[Diagnostic], bool]:
+    project, diags = load_project(root)
+    if project is None:
+        return diags, True
+    diags += resolve(project)
+    eds, d = _select(project, editions)
+    diags += d
+    if d:
+        return diags, True
+    for ed in eds:
+        ae, d = assemble(project, ed)
+        diags += d
+        if not has_errors(d):
+            diags += source_leak_check(project, ae)
+    return diags, False
+
+
+def source_date_epoch(root: Path) -> int:
+    env = os.environ.get("SOURCE_DATE_EPOCH")
+    if env and env.isdigit():
+        return int(env)
+    try:
+        out = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%ct"], capture_output=True, text=True,
+                             timeout=10)
+        if out.returncode == 0 and out.stdout.strip().isdigit():
+            return int(out.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return 0
+
+
+@contextmanager
+def _progress(quiet: bool):
+    if quiet:
+        yield lambda msg: None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with console.status("envscan") as status:
+        t0 = time.perf_counter()
+
+        def step(msg: str) -> None:
+            status.update(f"{msg}")
+            console.log(f"{msg}", highlight=False) if os.environ.get("ENVSCAN_VERBOSE") else None
+
+        yield step
+        console.print(f"[dim]done in {time.perf_counter() - t0:.2f} s[/dim]", highlight=False)
+
+
+def build_project(root: Path, editions: list[str] | None = None, pdf: bool = True, strict: bool = False,
+                  out: Path | None = None, quiet: bool = False) -> tuple[list[Diagnostic], bool]:
+    from .site import render_edition
+
+    project, diags = load_project(root)
+    if project is None:
+        return diags, True
+    diags += resolve(project)
+    eds, d = _select(project, editions)
+    diags += d
+    if d:
+        return diags, True
+    if has_errors(diags) or (strict and diags):
+        return diags, False
+    out = (out or (root / "site")).resolve()
+    epoch = source_date_epoch(root)
+    with _progress(quiet) as step:
+        assembled = []
+        for ed in eds:
+            step(f"assembling {ed.name}")
+            ae, d = assemble(project, ed)
+            d += source_leak_check(project, ae) if not has_errors(d) else []
+            diags += d
+            assembled.append(ae)
+        if has_errors(diags):
+            return diags, False
+        for ae in assembled:
+            d = render_edition(project, ae, out, epoch, pdf=pdf and project.config.pdf_enabled and ae.edition.pdf,
+                               step=step)
+            diags += d
+            if has_errors(d):
+                break
+    return diags, False

@@ -1,0 +1,119 @@
+"""Read the whole source (the input end): mkdocs.yml, docs/, bibliography/."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .bib import Bibliography, load_bibliography
+from .config import Config, load_config
+from .diagnostics import Diagnostic, error, warning
+from .model import Chapter
+from .parse import parse_chapter
+from .source import read_text
+
+CHAPTER_SUFFIX = ".md"
+
+
+@dataclass
+class Project:
+    root: Path
+    config: Config
+    chapters: list[Chapter]
+    bib: Bibliography
+    assets: list[str] = field(default_factory=list)  # docs-relative non-Markdown files
+
+
+def find_root(start: Path) -> Path | None:
+    p = start.resolve()
+    for d in [p, *p.parents]:
+        if (d / "mkdocs.yml").is_file():
+            return d
+    return None
+
+
+def load_project(root: Path) -> tuple[Project | None, list[Diagnostic]]:
+    diags: list[Diagnostic] = []
+    src, d = read_text(root, "mkdocs.yml")
+    diags += d
+    if src is None:
+        return None, diags
+    cfg, d = load_config(src.text, "mkdocs.yml")
+    diags += d
+    if cfg is None:
+        return None, diags
+    docs = root / cfg.docs_dir
+    if not docs.is_dir():
+        diags.append(error("E-CONFIG-DOCS", f"docs_dir {cfg.docs_dir!r} does not exist", "mkdocs.yml"))
+        return None, diags
+
+    # walk docs/: every file is either a nav'd chapter or a referenced asset; nothing else
+    found: list[str] = []
+    assets: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(docs, followlinks=False):
+        rel_dir = Path(dirpath).relative_to(docs)
+        for dn in list(dirnames):
+            if (Path(dirpath) / dn).is_symlink():
+                diags.append(error("E-SRC-SYMLINK", "symlinked folder in the source tree",
+                                   f"{cfg.docs_dir}/{(rel_dir / dn).as_posix()}", 0, 0,
+                                   "copy the content in; a symlink can pull unfiltered files into an edition"))
+                dirnames.remove(dn)
+        for fn in sorted(filenames):
+            rel = (rel_dir / fn).as_posix()
+            full = Path(dirpath) / fn
+            shown = f"{cfg.docs_dir}/{rel}"
+            if full.is_symlink():
+                diags.append(error("E-SRC-SYMLINK", "symlink in the source tree", shown, 0, 0,
+                                   "replace it by the file itself"))
+                continue
+            if fn.endswith(CHAPTER_SUFFIX):
+                found.append(rel)
+            elif fn.lower().endswith((".md", ".markdown", ".mdown", ".mkd")) or fn.endswith(("~", ".bak", ".swp", ".orig", ".tmp")) or fn.startswith((".#", "#")):
+                diags.append(error("E-SRC-STRAY", "stray file in docs/ (editor backup or odd extension)", shown, 0, 0,
+                                   "delete it: docs/ holds only the chapters (*.md) and their assets"))
+            elif fn.startswith("."):
+                diags.append(error("E-SRC-STRAY", "hidden file in docs/", shown, 0, 0, "delete it"))
+            else:
+                assets.append(rel)
+    nav_files = [f for _, f in cfg.nav]
+    for f in found:
+        if f not in nav_files:
+            diags.append(error("E-NAV-MISSING", "chapter is not listed in nav: of mkdocs.yml", f"{cfg.docs_dir}/{f}", 0,
+                               0, f"add '- Title: {f}' to nav, or delete the file"))
+    seen = set()
+    for f in nav_files:
+        if f in seen:
+            diags.append(error("E-NAV-DUPLICATE", f"nav lists {f!r} twice", "mkdocs.yml", cfg.nav_lines.get(f, 0), 1))
+        seen.add(f)
+        if f not in found:
+            diags.append(error("E-NAV-NOFILE", f"nav entry {f!r} has no file in {cfg.docs_dir}/", "mkdocs.yml",
+                               cfg.nav_lines.get(f, 0), 1))
+
+    chapters: list[Chapter] = []
+    for i, f in enumerate(x for x in nav_files if x in found):
+        sf, d = read_text(root, f"{cfg.docs_dir}/{f}")
+        diags += d
+        if sf is None:
+            continue
+        ch, d = parse_chapter(sf.path, f, sf.text, cfg.scheme)
+        ch.order = i
+        diags += d
+        chapters.append(ch)
+
+    bib_dir = root / "bibliography"
+    bib_files = []
+    if bib_dir.is_dir():
+        for p in sorted(bib_dir.rglob("*")):
+            if p.is_symlink():
+                diags.append(error("E-SRC-SYMLINK", "symlink in bibliography/", p.relative_to(root).as_posix()))
+            elif p.suffix == ".bib":
+                sf, d = read_text(root, p.relative_to(root).as_posix())
+                diags += d
+                if sf is not None:
+                    bib_files.append((sf.path, sf.text))
+    if not bib_files:
+        diags.append(warning("W-BIB-NONE", "no .bib files in bibliography/", "bibliography"))
+    bib, d = load_bibliography(bib_files, cfg.scheme)
+    diags += d
+    return Project(root, cfg, chapters, bib, assets), diags

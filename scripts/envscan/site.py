@@ -1,0 +1,282 @@
+"""Write an assembled edition and render it (the output end): MkDocs site, PDF, gate, swap.
+
+MkDocs only ever sees the edition's own plain-Markdown tree, written to a temporary folder
+with a generated config (no repo_url/edit_uri, no git plugins, only allow-listed extensions).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import struct
+import tempfile
+import zlib
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from .config import _Tagged, tagged_representer
+from .diagnostics import Diagnostic, error, warning
+from .edition import AssembledEdition, Page
+from .project import Project
+
+ALLOWED_EXTENSIONS = {"abbr", "admonition", "attr_list", "tables", "toc", "md_in_html", "def_list",
+                      "pymdownx.details", "pymdownx.superfences", "pymdownx.tilde", "pymdownx.caret",
+                      "pymdownx.smartsymbols", "sane_lists", "smarty"}
+THEME_KEYS = {"name", "language", "features", "palette", "icon", "logo", "favicon"}
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(_Tagged, tagged_representer)
+
+
+def asset_text(name: str) -> str:
+    return resources.files("envscan").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+def edition_config(project: Project, ae: AssembledEdition, docs: Path, site: Path) -> dict:
+    raw = project.config.raw
+    rep = project.config.report
+    exts = []
+    for e in raw.get("markdown_extensions") or []:
+        name = e if isinstance(e, str) else next(iter(e)) if isinstance(e, dict) and e else None
+        if name in ALLOWED_EXTENSIONS:
+            exts.append(e)
+    names = {e if isinstance(e, str) else next(iter(e)) for e in exts}
+    for need in ("attr_list", "abbr", "tables", "md_in_html"):
+        if need not in names:
+            exts.append(need)
+    theme_raw = raw.get("theme") or {}
+    theme = {k: v for k, v in theme_raw.items() if k in THEME_KEYS} if isinstance(theme_raw, dict) else {}
+    theme.setdefault("name", "material")
+    theme["font"] = False  # no Google Fonts: the site works offline
+    theme.setdefault("language", rep.language)
+    nav = [{p.title: p.name} for p in ae.pages]
+    return {
+        "site_name": f"{rep.title} — {ae.edition.title}",
+        "site_description": raw.get("site_description", ""),
+        "copyright": f"{ae.edition.title} · {ae.edition.max_marking}" + (f" · {raw['copyright']}" if raw.get("copyright") else ""),
+        "docs_dir": str(docs),
+        "site_dir": str(site),
+        "use_directory_urls": False,
+        "theme": theme,
+        "markdown_extensions": exts,
+        "plugins": [{"search": {"lang": rep.language}}],
+        "extra_css": ["assets/envscan.css"],
+        "nav": nav,
+        "strict": False,
+        "validation": {"links": {"not_found": "warn", "anchors": "info", "unrecognized_links": "info"}},
+    }
+
+
+# --------------------------------------------------------------------------- assets
+
+def strip_metadata(data: bytes, ext: str) -> bytes:
+    """Drop metadata that can carry text: PNG text/time/EXIF chunks, JPEG APPn/COM segments."""
+    if ext == ".png" and data.startswith(b"\x89PNG\r\n\x1a\n"):
+        out = [data[:8]]
+        pos = 8
+        while pos + 8 <= len(data):
+            (length,) = struct.unpack(">I", data[pos:pos + 4])
+            ctype = data[pos + 4:pos + 8]
+            chunk = data[pos:pos + 12 + length]
+            if ctype not in (b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"):
+                out.append(chunk)
+            pos += 12 + length
+        return b"".join(out)
+    if ext in (".jpg", ".jpeg") and data.startswith(b"\xff\xd8"):
+        out = [b"\xff\xd8"]
+        pos = 2
+        while pos + 4 <= len(data) and data[pos] == 0xFF:
+            marker = data[pos + 1]
+            if marker == 0xDA:  # start of scan: rest is image data
+                out.append(data[pos:])
+                return b"".join(out)
+            (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
+            seg = data[pos:pos + 2 + length]
+            if not (0xE1 <= marker <= 0xEF or marker == 0xFE):
+                out.append(seg)
+            pos += 2 + length
+        return b"".join(out)
+    if ext == ".svg":
+        text = data.decode("utf-8", "replace")
+        text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+        text = re.sub(r"<metadata\b.*?</metadata>", "", text, flags=re.S | re.I)
+        return text.encode("utf-8")
+    return data
+
+
+# --------------------------------------------------------------------------- mkdocs
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def run_mkdocs(config_file: Path) -> list[Diagnostic]:
+    from mkdocs.commands.build import build as mk_build
+    from mkdocs.config import load_config as mk_load
+    from mkdocs.exceptions import MkDocsException
+
+    log = logging.getLogger("mkdocs")
+    handler = _Collect()
+    log.addHandler(handler)
+    old_level = log.level
+    log.setLevel(logging.WARNING)
+    old_propagate = log.propagate
+    log.propagate = False
+    diags: list[Diagnostic] = []
+    try:
+        cfg = mk_load(config_file=str(config_file))
+        mk_build(cfg)
+    except MkDocsException as exc:
+        diags.append(error("E-RENDER", f"MkDocs failed: {exc}", str(config_file.name)))
+    except Exception as exc:  # noqa: BLE001 - renderer crash must not become a traceback
+        diags.append(error("E-RENDER", f"MkDocs failed: {type(exc).__name__}: {exc}", str(config_file.name)))
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(old_level)
+        log.propagate = old_propagate
+    for r in handler.records:
+        msg = r.getMessage()
+        diags.append((error if r.levelno >= logging.ERROR else warning)("W-RENDER" if r.levelno < logging.ERROR
+                                                                        else "E-RENDER", f"MkDocs: {msg}"))
+    return diags
+
+
+def write_tree(project: Project, ae: AssembledEdition, work: Path) -> Path:
+    docs = work / "docs"
+    (docs / "assets").mkdir(parents=True)
+    for p in ae.pages:
+        (docs / p.name).write_text(p.site_md, encoding="utf-8")
+    (docs / "assets" / "envscan.css").write_text(asset_text("envscan.css"), encoding="utf-8")
+    src_docs = project.root / project.config.docs_dir
+    for a in ae.assets:
+        dest = docs / a
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        data = (src_docs / a).read_bytes()
+        dest.write_bytes(strip_metadata(data, "." + a.rsplit(".", 1)[-1].lower()))
+    return docs
+
+
+def sanitisation_report(ae: AssembledEdition) -> dict:
+    kinds: dict[str, dict] = {}
+    for r in ae.removed:
+        k = kinds.setdefault(r.kind, {"count": 0, "words": 0})
+        k["count"] += 1
+        k["words"] += r.words
+    return {
+        "edition": ae.edition.name,
+        "max_marking": ae.edition.max_marking,
+        "pages": [p.name for p in ae.pages],
+        "notes": len(ae.notes),
+        "known_gaps": sum(1 for n in ae.notes if n.gap),
+        "sources_cited": len(ae.references),
+        "sections": len(ae.sections),
+        "assets": ae.assets,
+        "restricted_passages_gated": len(ae.restricted),
+        "removed": [r.__dict__ for r in ae.removed],
+        "totals": kinds,
+    }
+
+
+def report_markdown(rep: dict) -> str:
+    lines = [f"# Sanitisation report — edition `{rep['edition']}` (max {rep['max_marking']})", "",
+             f"- pages: {len(rep['pages'])}; notes: {rep['notes']} (known gaps {rep['known_gaps']}); "
+             f"sources cited: {rep['sources_cited']}; numbered/unnumbered sections: {rep['sections']}",
+             f"- assets published: {len(rep['assets'])}", f"- restricted passages checked by the leak gate: "
+             f"{rep['restricted_passages_gated']}", "", "## Totals", "", "| kind | count | words |", "|---|---|---|"]
+    for k, v in sorted(rep["totals"].items()):
+        lines.append(f"| {k} | {v['count']} | {v['words']} |")
+    lines += ["", "## Removed or replaced", "", "| where | marking | kind | words |", "|---|---|---|---|"]
+    for r in rep["removed"]:
+        lines.append(f"| {r['origin']} | {r['marking']} | {r['kind']} | {r['words']} |")
+    return "\n".join(lines) + "\n"
+
+
+def _swap(new: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    old = dest.with_name(dest.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if dest.exists():
+        os.replace(dest, old)
+    os.replace(new, dest)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def render_edition(project: Project, ae: AssembledEdition, out: Path, epoch: int, pdf: bool, step) -> list[Diagnostic]:
+    from .gate import Gate
+
+    diags: list[Diagnostic] = []
+    name = ae.edition.name
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".envscan-{name}-", dir=out))
+    try:
+        step(f"writing {name}")
+        docs = write_tree(project, ae, work)
+        site = work / "site"
+        cfg = edition_config(project, ae, docs, site)
+        cfg_file = work / "mkdocs.yml"
+        cfg_file.write_text(yaml.dump(cfg, Dumper=_Dumper, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        step(f"rendering {name} site")
+        old_epoch = os.environ.get("SOURCE_DATE_EPOCH")
+        os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+        try:
+            d = run_mkdocs(cfg_file)
+        finally:
+            if old_epoch is None:
+                os.environ.pop("SOURCE_DATE_EPOCH", None)
+            else:
+                os.environ["SOURCE_DATE_EPOCH"] = old_epoch
+        diags += [Diagnostic(x.severity, x.code, x.message, x.path, x.line, x.col, x.hints, name) for x in d]
+        if any(x.severity == "error" for x in d):
+            return diags
+        if pdf:
+            step(f"rendering {name} PDF")
+            from .pdf import render_pdf
+
+            d = render_pdf(project, ae, site / pdf_name(project, ae), epoch)
+            diags += d
+            if any(x.severity == "error" for x in d):
+                return diags
+        step(f"leak gate {name}")
+        gate = Gate(ae.restricted, project.config.gate_allow)
+        findings = gate.scan_tree(site)
+        for f in findings:
+            diags.append(Diagnostic("error", "E-LEAK-OUTPUT",
+                                    f"restricted passage {f.restricted_id} from {f.origin} found in output "
+                                    f"{f.location} ({f.kind})", "", 0, 0,
+                                    ("the build is stopped and the previous output kept; find how the text "
+                                     "escaped filtering",), name))
+        if findings:
+            return diags
+        rep = sanitisation_report(ae)
+        rep["gate"] = {"files_scanned": sum(1 for _ in site.rglob("*") if _.is_file()), "findings": 0}
+        reports = out.parent / "build" / "reports" if out.name == "site" else out / "_reports"
+        reports.mkdir(parents=True, exist_ok=True)
+        (reports / f"{name}-sanitisation.json").write_text(json.dumps(rep, indent=2, ensure_ascii=False) + "\n",
+                                                           encoding="utf-8")
+        (reports / f"{name}-sanitisation.md").write_text(report_markdown(rep), encoding="utf-8")
+        _swap(site, out / name)
+        step(f"{name}: done")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return diags
+
+
+def pdf_name(project: Project, ae: AssembledEdition) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", project.config.report.title.lower()).strip("-") or "scan"
+    return f"{slug}-{ae.edition.name}.pdf"
