@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 from pybtex.database import Entry, Person
@@ -29,7 +30,10 @@ class CiteItem:
     suppress_author: bool = False
 
 
+@lru_cache(maxsize=4096)
 def _latex_to_text(s: str) -> str:
+    if not any(c in s for c in "{}\\$~^"):
+        return s
     try:
         return str(Text.from_latex(s))
     except Exception:  # noqa: BLE001 - malformed LaTeX in a field: show it as written
@@ -175,13 +179,19 @@ def format_reference_html(st: Styler, key: str) -> str:
     e = st.bib.entries[key]
     author, year = st.label(key)
     try:
-        from pybtex.style.formatting.plain import Style
-
-        style = Style()
-        text = style.format_entry(key, e).text.render_as("html")
+        style, backend = _style()
+        text = style.format_entry(key, e).text.render(backend)
     except Exception:  # noqa: BLE001 - incomplete records still get listed
         text = _fallback(e)
     return f"<strong>{html.escape(author)} ({html.escape(year)})</strong> {text}"
+
+
+@lru_cache(maxsize=1)
+def _style():
+    from pybtex.backends.html import Backend
+    from pybtex.style.formatting.plain import Style
+
+    return Style(), Backend()
 
 
 def _fallback(e: Entry) -> str:

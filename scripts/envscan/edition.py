@@ -155,7 +155,8 @@ def page_url(name: str, mode: str) -> str:
     return name[:-3] + ".html"
 
 
-def assemble(project: Project, ed: Edition) -> tuple[AssembledEdition, list[Diagnostic]]:
+def assemble(project: Project, ed: Edition, render: bool = True) -> tuple[AssembledEdition, list[Diagnostic]]:
+    """``render=False`` (for ``check``) skips HTML rendering of notes and references."""
     cfg = project.config
     vis = _Vis(project, ed)
     diags: list[Diagnostic] = []
@@ -438,7 +439,7 @@ def assemble(project: Project, ed: Edition) -> tuple[AssembledEdition, list[Diag
         edits_common.append((0, ch.front_end, ""))
 
         out = {}
-        for mode in ("md", "pdf"):
+        for mode in (("md", "pdf") if render else ("md",)):
             edits = list(edits_common)
             note_html: dict[int, str] = {}
             # both modes render the same sequence of cite positions
@@ -475,7 +476,7 @@ def assemble(project: Project, ed: Edition) -> tuple[AssembledEdition, list[Diag
                     dn = defs_by_ch[ch.path][nt.label]
                     cs, ce = dn.data["content"]
                     body_md = _dedent_note(apply_edits(ch.text, edits, cs, ce))
-                html_body = _NOTE_MD.render(body_md).strip()
+                html_body = _NOTE_MD.render(body_md).strip() if render else body_md
                 note_html[nt.number] = html_body
                 if mode == "md":
                     nt.html = html_body
@@ -520,7 +521,7 @@ def assemble(project: Project, ed: Edition) -> tuple[AssembledEdition, list[Diag
         site = fm + banner(page_marking) + "\n\n" + out["md"] + "\n\n" + banner(page_marking) + "\n"
         if abbr_block:
             site += "\n" + abbr_block + "\n"
-        pages.append(Page(ch.name, title, page_marking, site, out["pdf"] + "\n", ch))
+        pages.append(Page(ch.name, title, page_marking, site, out.get("pdf", "") + "\n", ch))
 
     # reference list page
     if references:
@@ -529,7 +530,8 @@ def assemble(project: Project, ed: Edition) -> tuple[AssembledEdition, list[Diag
             back = ", ".join(f'<a href="{page_url(nt.page, "html")}#fn:{nt.number}">{nt.number}</a>'
                              for nt in ref_backlinks[k])
             back_html = f' <span class="envscan-backrefs">Cited in note{"s" if len(ref_backlinks[k]) > 1 else ""} {back}.</span>' if back else ""
-            rows.append(f'<li id="ref-{k}">{format_reference_html(styler, k)}{back_html}</li>')
+            entry_html = format_reference_html(styler, k) if render else k
+            rows.append(f'<li id="ref-{k}">{entry_html}{back_html}</li>')
         ref_marking = cfg.scheme.lowest
         for k in references:
             if k in bib.markings:

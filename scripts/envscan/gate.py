@@ -31,9 +31,8 @@ import unicodedata
 import warnings
 import zlib
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
-from typing import Iterable, Iterator, NamedTuple
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 __all__ = ["Restricted", "Finding", "Gate", "normalise_words"]
 
@@ -102,18 +101,13 @@ _WORD_RE = re.compile(r"[^\W_]+")
 # Word splitting fast path: every ASCII non-alphanumeric becomes a space and
 # str.split() does the rest; runs of non-ASCII characters are fixed up first.
 _ASCII_SEP = {i: " " for i in range(128) if not chr(i).isalnum()}
-_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
-
-
-def _fix_non_ascii(m: re.Match) -> str:
-    run = m.group()
-    return run if run.isalnum() else "".join(c if c.isalnum() else " " for c in run)
+_NON_ASCII_SEP_RE = re.compile(r"[^\w\x00-\x7f]+")
 
 
 def _split_words(text: str) -> list[str]:
     """Same result as ``_WORD_RE.findall(text)``, about three times faster."""
     if not text.isascii():
-        text = _NON_ASCII_RE.sub(_fix_non_ascii, text)
+        text = _NON_ASCII_SEP_RE.sub(" ", text)
     return text.translate(_ASCII_SEP).split()
 
 
@@ -176,7 +170,7 @@ _INLINE_TAGS = frozenset(
     mark nobr q rp rt ruby s samp small span strike strong sub sup time tt u
     var wbr tspan""".split()
 )
-_TAG_BODY = r"""(?:[^>"']|"[^"]*"|'[^']*')*"""
+_TAG_BODY = r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*"""
 # Comments, raw-text elements and CDATA, in document order (a "<!--" inside a
 # script is not a comment, a "</script>" inside a comment ends nothing).
 _BLOCKS_RE = re.compile(
@@ -194,6 +188,7 @@ _ANY_TAG_RE = re.compile(r"</?[A-Za-z][^\s/>]*" + _TAG_BODY + r">|<![^>]*>|<\?.*
 _ATTR_RE = re.compile(
     r"""([^\s"'<>/=]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))"""
 )
+_ATTR_VALUE_RE = re.compile(r"""=\s*("[^"]*"|'[^']*'|[^\s"'=<>`]+)""")
 _LOOKS_LIKE_MARKUP_RE = re.compile(r"<[A-Za-z/!?]")
 
 
@@ -220,6 +215,8 @@ class _Segment(NamedTuple):
     text: str
     lines: bool = False  # append ":LINE" of the first hit to the location
     fallback: bool = False  # report only passages not found elsewhere in the file
+    # On a hit, finer segments that say where exactly (e.g. which attribute).
+    refine: Callable[[], list[_Segment]] | None = None
 
 
 class _Problem(NamedTuple):
@@ -308,30 +305,58 @@ def _markdown_view(text: str) -> str:
     return _ANY_TAG_RE.sub(_keep_newlines, text)
 
 
+def _with_markup_view(text: str) -> str:
+    """``text``, plus its tag-stripped view when it holds markup."""
+    if "<" in text and _LOOKS_LIKE_MARKUP_RE.search(text):
+        return text + _SEP + _strip_tags(text)
+    return text
+
+
 def _markup_segments(label: str, text: str) -> list[_Segment]:
-    p = _MarkupExtractor()
-    try:
-        p.feed(text)
-        p.close()
-    except Exception:  # pragma: no cover - html.parser is very tolerant
-        return [_Segment(label, text)]
-    segs = [_Segment(label, "".join(p.text))]
-    for name, values in p.attrs.items():
-        joined = _SEP.join(values)
-        segs.append(_Segment(f"{label} (attribute {name})", joined))
-        if "<" in joined and _LOOKS_LIKE_MARKUP_RE.search(joined):
-            segs.append(_Segment(f"{label} (attribute {name})", _strip_tags(joined)))
-    for what, values in p.other.items():
+    """HTML/XML/SVG: rendered text, every attribute value, comments, script
+    and style content, CDATA sections."""
+    other: dict[str, list[str]] = {}
+    pieces: list[str] = []
+    pos = 0
+    for m in _BLOCKS_RE.finditer(text):
+        pieces.append(text[pos:m.start()])
+        raw = m.group("raw")
+        if raw:
+            pieces.append(text[m.start():m.start("rawtext")])  # keep the open tag
+            other.setdefault(raw.lower(), []).append(m.group("rawtext"))
+        elif m.group("comment") is not None:
+            other.setdefault("comment", []).append(m.group("comment"))
+        else:
+            other.setdefault("cdata", []).append(m.group("cdata"))
+        pieces.append(" ")
+        pos = m.end()
+    body = "".join(pieces) + text[pos:] if pieces else text
+
+    segs = [_Segment(label, _ANY_TAG_RE.sub(" ", _INLINE_TAG_RE.sub("", body)))]
+
+    tags = "\n".join(_OPEN_TAG_RE.findall(body))
+    if "=" in tags:
+
+        def per_attribute(tags: str = tags) -> list[_Segment]:
+            groups: dict[str, list[str]] = {}
+            for name, v1, v2, v3 in _ATTR_RE.findall(tags):
+                groups.setdefault(name.lower(), []).append(v1 or v2 or v3)
+            return [
+                _Segment(f"{label} (attribute {name})", _with_markup_view(_SEP.join(values)))
+                for name, values in groups.items()
+            ]
+
+        values = _SEP.join(_ATTR_VALUE_RE.findall(tags))
+        segs.append(_Segment(f"{label} (attributes)", _with_markup_view(values), refine=per_attribute))
+
+    for what, values in other.items():
         joined = _SEP.join(values)
         sub = f"{label} ({what})"
         if what in ("script", "cdata"):
             segs.extend(_text_segments(sub, joined, False))
-        else:
-            segs.append(_Segment(sub, joined))
-        if what in ("comment", "cdata") and _LOOKS_LIKE_MARKUP_RE.search(joined):
-            segs.append(_Segment(sub, _strip_tags(joined)))
-    # Belt and braces: the raw source, in case the parser lost something.
-    segs.append(_Segment(f"{label} (raw)", text, fallback=True))
+        if what != "style":
+            joined = _with_markup_view(joined)
+        segs.append(_Segment(sub, joined))
     return segs
 
 
@@ -695,6 +720,7 @@ class Gate:
         if n < 1:
             raise ValueError("n must be at least 1")
         self.n = n
+        self._run_re = re.compile(b"\x01{%d,}" % n)
         self.restricted: tuple[Restricted, ...] = tuple(restricted)
         allow_words = [w for a in allow for w in _allowed_variants(a)]
         allowed_grams: set[tuple[str, ...]] = set()
@@ -728,7 +754,12 @@ class Gate:
                         lst.append(idx)
                     checked.add(idx)
         self._ngram_keys = frozenset(self._ngrams)
-        self._exact_first = {k: frozenset(t[0] for t in d) for k, d in self._exact.items()}
+        # Every word of every fingerprint: a document n-gram can only match
+        # if all its words are in here, which rules out most of a page
+        # (navigation, class names, URLs) before any n-gram is built.
+        self._vocab = frozenset(w for g in self._ngrams for w in g)
+        self._exact_keys = {k: frozenset(d) for k, d in self._exact.items()}
+        self._exact_first = frozenset(t[0] for d in self._exact.values() for t in d)
         #: ids of passages that can never be reported (no words, or wholly
         #: covered by the allow list) -- worth surfacing to the operator.
         self.unchecked: tuple[str, ...] = tuple(
@@ -742,15 +773,22 @@ class Gate:
         hits: dict[int, tuple[str, tuple[str, ...]]] = {}
         n = self.n
         if self._ngram_keys and len(words) >= n:
-            for g in self._ngram_keys.intersection(_grams(words, n)):
-                for idx in self._ngrams[g]:
-                    hits.setdefault(idx, ("fingerprint", g))
-        for k, table in self._exact.items():
-            if len(words) < k or self._exact_first[k].isdisjoint(words):
-                continue
-            for t in frozenset(table).intersection(_grams(words, k)):
-                for idx in table[t]:
-                    hits.setdefault(idx, ("exact", t))
+            # Runs of >= n consecutive fingerprint-vocabulary words, found in C.
+            flags = bytes(map(self._vocab.__contains__, words))
+            run_re = self._run_re
+            for m in run_re.finditer(flags):
+                a, b = m.span()
+                run = words if (a == 0 and b == len(words)) else words[a:b]
+                for g in self._ngram_keys.intersection(_grams(run, n)):
+                    for idx in self._ngrams[g]:
+                        hits.setdefault(idx, ("fingerprint", g))
+        if self._exact and not self._exact_first.isdisjoint(words):
+            for k, keys in self._exact_keys.items():
+                if len(words) < k:
+                    continue
+                for t in keys.intersection(_grams(words, k)):
+                    for idx in self._exact[k][t]:
+                        hits.setdefault(idx, ("exact", t))
         return hits
 
     def _match_text(self, text: str, want_lines: bool) -> dict[int, tuple[str, int | None]]:
@@ -801,27 +839,30 @@ class Gate:
 
     def _scan_segments(self, segs: list[_Segment]) -> list[Finding]:
         found: dict[tuple[int, str], Finding] = {}
-        found_ids: set[int] = set()
-        fallback: list[_Segment] = []
+
+        def scan(seg: _Segment, skip: frozenset[int]) -> set[int]:
+            """Record the passages found in ``seg``; returns their indices."""
+            hits = self._match_text(seg.text, seg.lines)
+            for idx in skip.intersection(hits):
+                del hits[idx]
+            located: set[int] = set()
+            if hits and seg.refine is not None:
+                for sub in seg.refine():
+                    located |= scan(sub, skip)
+            for idx, (kind, line) in hits.items():
+                if idx in located or (idx, seg.label) in found:
+                    continue
+                r = self.restricted[idx]
+                loc = f"{seg.label}:{line}" if line else seg.label
+                found[(idx, seg.label)] = Finding(r.id, r.origin, loc, kind)
+            return set(hits) | located
+
+        for seg in segs:
+            if not seg.fallback:
+                scan(seg, frozenset())
         for seg in segs:
             if seg.fallback:
-                fallback.append(seg)
-                continue
-            for idx, (kind, line) in self._match_text(seg.text, seg.lines).items():
-                key = (idx, seg.label)
-                if key in found:
-                    continue
-                loc = f"{seg.label}:{line}" if seg.lines and line else seg.label
-                r = self.restricted[idx]
-                found[key] = Finding(r.id, r.origin, loc, kind)
-                found_ids.add(idx)
-        for seg in fallback:
-            for idx, (kind, line) in self._match_text(seg.text, seg.lines).items():
-                if idx in found_ids:
-                    continue
-                r = self.restricted[idx]
-                found[(idx, seg.label)] = Finding(r.id, r.origin, seg.label, kind)
-                found_ids.add(idx)
+                scan(seg, frozenset(k[0] for k in found))
         return list(found.values())
 
     def scan_bytes(self, data: bytes, name: str, location: str | None = None) -> list[Finding]:

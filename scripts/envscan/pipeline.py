@@ -67,7 +67,7 @@ def check_project(root: Path, editions: list[str] | None = None) -> tuple[list[D
     if d:
         return diags, True
     for ed in eds:
-        ae, d = assemble(project, ed)
+        ae, d = assemble(project, ed, render=False)
         diags += d
         if not has_errors(d):
             diags += source_leak_check(project, ae)

@@ -1,0 +1,94 @@
+"""The edition's PDF (WeasyPrint): cover, contents, numbered sections, CSS footnotes at the
+foot of the page with the site's numbers, running marking header/footer, page numbers,
+reference list, abbreviations, metadata. Built from the same assembled edition as the site.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import re
+from pathlib import Path
+
+import markdown
+
+from .diagnostics import Diagnostic, error
+from .edition import AssembledEdition, _slug_class
+from .project import Project
+from .site import asset_text
+
+PDF_EXTENSIONS = ["attr_list", "tables", "abbr", "admonition", "md_in_html", "def_list", "sane_lists"]
+
+
+def _fix_links(body: str) -> str:
+    # one document: page links become in-document anchors
+    body = re.sub(r'href="[^"#]+\.(?:md|html)#', 'href="#', body)
+    body = re.sub(r'href="([^"#/:]+)\.md"', lambda m: f'href="#page-{m.group(1)}"', body)
+    return body
+
+
+def build_html(project: Project, ae: AssembledEdition, epoch: int) -> str:
+    rep = project.config.report
+    ed = ae.edition
+    md = markdown.Markdown(extensions=PDF_EXTENSIONS)
+    parts = []
+    created = dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ed_mark = ed.max_marking if ae.pages else ed.max_marking
+    top = max((p.marking for p in ae.pages), key=project.config.scheme.rank, default=ed.max_marking)
+    parts.append(
+        f'<section class="cover" id="cover"><span class="marking-set {_slug_class(top)}">{html.escape(top)}</span>'
+        f'<p class="cover-title">{html.escape(rep.title)}</p>'
+        + (f'<p class="cover-subtitle">{html.escape(rep.subtitle)}</p>' if rep.subtitle else "")
+        + f'<p class="cover-edition">{html.escape(ed.title)}</p>'
+        + (f'<p class="cover-period">Period covered: {html.escape(rep.period)}</p>' if rep.period else "")
+        + (f'<p class="cover-author">{html.escape(rep.author)}</p>' if rep.author else "")
+        + f'<p class="cover-marking {_slug_class(top)}"><span>{html.escape(top)}</span></p></section>'
+    )
+    toc = ['<section class="contents" id="contents"><h1 class="unlisted">Contents</h1><ul>']
+    for num, title, level, target in ae.sections:
+        if level > 2:
+            continue
+        anchor = target.split("#", 1)[1]
+        if not anchor:
+            continue
+        toc.append(f'<li class="toc-l{level}"><a href="#{anchor}">{html.escape((num + " ") if num else "")}'
+                   f'{html.escape(title)}</a></li>')
+    toc.append("</ul></section>")
+    parts.append("".join(toc))
+    for p in ae.pages:
+        md.reset()
+        body = md.convert(p.pdf_md)
+        stem = p.name[:-3]
+        parts.append(f'<section class="chapter" id="page-{stem}"><span class="marking-set {_slug_class(p.marking)}">'
+                     f'{html.escape(p.marking)}</span>{_fix_links(body)}</section>')
+    css = asset_text("pdf.css")
+    title = f"{rep.title} — {ed.title}"
+    return (
+        f'<!DOCTYPE html><html lang="{html.escape(rep.language)}"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title>"
+        + (f'<meta name="author" content="{html.escape(rep.author)}">' if rep.author else "")
+        + f'<meta name="generator" content="envscan">'
+        f'<meta name="dcterms.created" content="{created}"><meta name="dcterms.modified" content="{created}">'
+        f"<style>{css}</style></head><body>{''.join(parts)}</body></html>"
+    )
+
+
+def render_pdf(project: Project, ae: AssembledEdition, dest: Path, epoch: int) -> list[Diagnostic]:
+    try:
+        import weasyprint
+    except Exception as exc:  # noqa: BLE001 - missing system libraries
+        return [error("E-PDF", f"WeasyPrint is not usable here: {exc}", "", 0, 0,
+                      "install WeasyPrint and Pango, or build with --no-pdf")]
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    doc_html = build_html(project, ae, epoch)
+    try:
+        def no_fetch(url, *a, **k):
+            raise ValueError(f"envscan: no network access for PDF resources ({url[:60]})")
+
+        weasyprint.HTML(string=doc_html, base_url=str(dest.parent), url_fetcher=no_fetch).write_pdf(
+            str(dest), pdf_identifier=f"envscan-{ae.edition.name}".encode(), uncompressed_pdf=False)
+    except Exception as exc:  # noqa: BLE001
+        return [error("E-PDF", f"PDF rendering failed: {type(exc).__name__}: {exc}", "", 0, 0)]
+    return []
