@@ -50,6 +50,8 @@ def names_short(persons: list[Person], et_al_min: int) -> str:
     names = [surname(p) for p in persons]
     if not names:
         return ""
+    if names[-1].lower() == "others":  # BibTeX "and others"
+        return f"{names[0]} et al."
     if len(names) >= et_al_min:
         return f"{names[0]} et al."
     if len(names) == 1:

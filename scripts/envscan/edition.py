@@ -313,7 +313,7 @@ def assemble(project: Project, ed: Edition, render: bool = True) -> tuple[Assemb
     for ch in chapters:
         boundaries.add(len(notes))
         calls = [n for n in ch.nodes if node_visible(ch, n) and n.note is None and
-                 (n.kind == "fnref" or (n.kind == "cite" and n.data["bracketed"]))]
+                 (n.kind == "fnref" or (n.kind == "cite" and _makes_note(n)))]
         calls.sort(key=lambda n: n.start)
         for n in calls:
             if n.kind == "fnref":
@@ -431,10 +431,23 @@ def assemble(project: Project, ed: Edition, render: bool = True) -> tuple[Assemb
                 num = numbers.get(id(n))
                 if num:
                     edits_common.append((n.data["text_start"], n.data["text_start"], num + " "))
+                attrs = []
+                if n.data.get("id"):
+                    attrs.append("#" + n.data["id"])
+                if n.data.get("notes"):
+                    # a note call in a heading must not leak its number into the TOC label
+                    plain = re.sub(r"\[\^[^\]]+\]|\^\[[^\]]*\]", "", n.data["text"]).strip()
+                    label = (num + " " if num else "") + plain
+                    attrs.append('data-toc-label="' + html.escape(label, quote=True) + '"')
+                attr_md = "{" + " ".join(attrs) + "}" if attrs else ""
                 if n.data.get("attr_off") is not None:
                     a = n.data["attr_off"]
                     e = ch.text.index("}", a) + 1
-                    edits_common.append((a, e, "{#" + n.data["id"] + "}" if n.data.get("id") else ""))
+                    edits_common.append((a, e, attr_md))
+                elif attr_md:
+                    eol = ch.text.find("\n", n.data["text_start"])
+                    eol = len(ch.text) if eol < 0 else eol
+                    edits_common.append((eol, eol, " " + attr_md))
         # front matter
         edits_common.append((0, ch.front_end, ""))
 
@@ -451,7 +464,7 @@ def assemble(project: Project, ed: Edition, render: bool = True) -> tuple[Assemb
                     continue
                 if n.kind == "xref":
                     edits.append((n.start, n.end, xref_text(n.data["id"], "html" if (n.note and mode == "md") else mode)))
-                elif n.kind == "cite" and (n.note or not n.data["bracketed"]):
+                elif n.kind == "cite" and (n.note or not _makes_note(n)):
                     note = note_of.get((ch.path, n.note)) if n.note else None
                     dn = defs_by_ch[ch.path].get(n.note) if n.note else None
                     lead = bool(dn) and ch.text[dn.data["content"][0]:n.start].strip() == ""
@@ -518,7 +531,8 @@ def assemble(project: Project, ed: Edition, render: bool = True) -> tuple[Assemb
         num = nums.get(id(h1)) if h1 else None
         title = f"{num} {ch.title}" if num else ch.title
         fm = f"---\ntitle: {_yaml_str(title)}\n---\n\n"
-        site = fm + banner(page_marking) + "\n\n" + out["md"] + "\n\n" + banner(page_marking) + "\n"
+        cover = _cover(cfg, ed, page_marking) + "\n\n" if not pages else ""
+        site = fm + banner(page_marking) + "\n\n" + cover + out["md"] + "\n\n" + banner(page_marking) + "\n"
         if abbr_block:
             site += "\n" + abbr_block + "\n"
         pages.append(Page(ch.name, title, page_marking, site, out.get("pdf", "") + "\n", ch))
@@ -551,6 +565,32 @@ def assemble(project: Project, ed: Edition, render: bool = True) -> tuple[Assemb
             removed.append(Removed(nt.origin, "gap", "note-gap", 0))
     return AssembledEdition(ed, pages, notes, references, restricted, removed, sorted(assets), abbr_used,
                             sections), diags
+
+
+def pdf_filename(title: str, edition: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "scan"
+    return f"{slug}-{edition}.pdf"
+
+
+def _cover(cfg, ed: Edition, marking: str) -> str:
+    """Landing-page block: title, year, period, edition, marking, PDF link."""
+    rep = cfg.report
+    rows = [f'<p class="cover-title">{html.escape(rep.title)}</p>']
+    if rep.subtitle:
+        rows.append(f'<p class="cover-subtitle">{html.escape(rep.subtitle)}</p>')
+    facts = [x for x in (ed.title, f"Year {rep.year}" if rep.year else "",
+                         f"Period covered {rep.period}" if rep.period else "", marking) if x]
+    rows.append(f'<p class="cover-facts">{" · ".join(html.escape(x) for x in facts)}</p>')
+    if cfg.pdf_enabled and ed.pdf:
+        rows.append(f'<p class="cover-pdf"><a href="{pdf_filename(rep.title, ed.name)}" download>'
+                    f'Download the PDF of this edition</a></p>')
+    return '<div class="envscan-cover">\n' + "\n".join(rows) + "\n</div>"
+
+
+def _makes_note(n: Node) -> bool:
+    """A bracketed citation in body text becomes its own note (note style); one that only
+    suppresses authors (``Carr's [-@carr2012]``) renders in place as the year."""
+    return n.data["bracketed"] and not all(i["suppress_author"] for i in n.data["items"])
 
 
 def _yaml_str(s: str) -> str:

@@ -37,7 +37,7 @@ def build_html(project: Project, ae: AssembledEdition, epoch: int) -> str:
     ed_mark = ed.max_marking if ae.pages else ed.max_marking
     top = max((p.marking for p in ae.pages), key=project.config.scheme.rank, default=ed.max_marking)
     parts.append(
-        f'<section class="cover" id="cover"><span class="marking-set {_slug_class(top)}">{html.escape(top)}</span>'
+        f'<section class="cover {_slug_class(top)}" id="cover"><span class="marking-set {_slug_class(top)}">{html.escape(top)}</span>'
         f'<p class="cover-title">{html.escape(rep.title)}</p>'
         + (f'<p class="cover-subtitle">{html.escape(rep.subtitle)}</p>' if rep.subtitle else "")
         + f'<p class="cover-edition">{html.escape(ed.title)}</p>'
@@ -60,7 +60,7 @@ def build_html(project: Project, ae: AssembledEdition, epoch: int) -> str:
         md.reset()
         body = md.convert(p.pdf_md)
         stem = p.name[:-3]
-        parts.append(f'<section class="chapter" id="page-{stem}"><span class="marking-set {_slug_class(p.marking)}">'
+        parts.append(f'<section class="chapter {_slug_class(p.marking)}" id="page-{stem}"><span class="marking-set {_slug_class(p.marking)}">'
                      f'{html.escape(p.marking)}</span>{_fix_links(body)}</section>')
     css = asset_text("pdf.css")
     title = f"{rep.title} — {ed.title}"

@@ -278,5 +278,6 @@ def render_edition(project: Project, ae: AssembledEdition, out: Path, epoch: int
 
 
 def pdf_name(project: Project, ae: AssembledEdition) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", project.config.report.title.lower()).strip("-") or "scan"
-    return f"{slug}-{ae.edition.name}.pdf"
+    from .edition import pdf_filename
+
+    return pdf_filename(project.config.report.title, ae.edition.name)
