@@ -14,7 +14,6 @@ from functools import lru_cache
 from dataclasses import dataclass
 
 from pybtex.database import Entry, Person
-from pybtex.richtext import Text
 
 from .bib import Bibliography
 
@@ -34,6 +33,8 @@ class CiteItem:
 def _latex_to_text(s: str) -> str:
     if not any(c in s for c in "{}\\$~^"):
         return s
+    from pybtex.richtext import Text
+
     try:
         return str(Text.from_latex(s))
     except Exception:  # noqa: BLE001 - malformed LaTeX in a field: show it as written

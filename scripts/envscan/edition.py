@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
@@ -115,7 +116,9 @@ def _text_in(ch: Chapter, s: int, e: int, skip: list[tuple[int, int]] = ()) -> s
     return " ".join(out)
 
 
-_NOTE_MD = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+@lru_cache(maxsize=1)
+def _note_md() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 
 
 def apply_edits(text: str, edits: list[tuple[int, int, str]], lo: int, hi: int) -> str:
@@ -489,7 +492,7 @@ def assemble(project: Project, ed: Edition, render: bool = True) -> tuple[Assemb
                     dn = defs_by_ch[ch.path][nt.label]
                     cs, ce = dn.data["content"]
                     body_md = _dedent_note(apply_edits(ch.text, edits, cs, ce))
-                html_body = _NOTE_MD.render(body_md).strip() if render else body_md
+                html_body = _note_md().render(body_md).strip() if render else body_md
                 note_html[nt.number] = html_body
                 if mode == "md":
                     nt.html = html_body
