@@ -158,7 +158,8 @@ def page_url(name: str, mode: str) -> str:
     return name[:-3] + ".html"
 
 
-def assemble(project: Project, ed: Edition, render: bool = True) -> tuple[AssembledEdition, list[Diagnostic]]:
+def assemble(project: Project, ed: Edition, render: bool = True,
+             with_pdf: bool = True) -> tuple[AssembledEdition, list[Diagnostic]]:
     """``render=False`` (for ``check``) skips HTML rendering of notes and references."""
     cfg = project.config
     vis = _Vis(project, ed)
@@ -534,7 +535,7 @@ def assemble(project: Project, ed: Edition, render: bool = True) -> tuple[Assemb
         num = nums.get(id(h1)) if h1 else None
         title = f"{num} {ch.title}" if num else ch.title
         fm = f"---\ntitle: {_yaml_str(title)}\n---\n\n"
-        cover = _cover(cfg, ed, page_marking) + "\n\n" if not pages else ""
+        cover = _cover(cfg, ed, page_marking, with_pdf) + "\n\n" if not pages else ""
         site = fm + banner(page_marking) + "\n\n" + cover + out["md"] + "\n\n" + banner(page_marking) + "\n"
         if abbr_block:
             site += "\n" + abbr_block + "\n"
@@ -575,7 +576,7 @@ def pdf_filename(title: str, edition: str) -> str:
     return f"{slug}-{edition}.pdf"
 
 
-def _cover(cfg, ed: Edition, marking: str) -> str:
+def _cover(cfg, ed: Edition, marking: str, with_pdf: bool) -> str:
     """Landing-page block: title, year, period, edition, marking, PDF link."""
     rep = cfg.report
     rows = [f'<p class="cover-title">{html.escape(rep.title)}</p>']
@@ -584,7 +585,7 @@ def _cover(cfg, ed: Edition, marking: str) -> str:
     facts = [x for x in (ed.title, f"Year {rep.year}" if rep.year else "",
                          f"Period covered {rep.period}" if rep.period else "", marking) if x]
     rows.append(f'<p class="cover-facts">{" · ".join(html.escape(x) for x in facts)}</p>')
-    if cfg.pdf_enabled and ed.pdf:
+    if with_pdf and cfg.pdf_enabled and ed.pdf:
         rows.append(f'<p class="cover-pdf"><a href="{pdf_filename(rep.title, ed.name)}" download>'
                     f'Download the PDF of this edition</a></p>')
     return '<div class="envscan-cover">\n' + "\n".join(rows) + "\n</div>"

@@ -127,7 +127,7 @@ def build_project(root: Path, editions: list[str] | None = None, pdf: bool = Tru
         assembled = []
         for ed in eds:
             step(f"assembling {ed.name}")
-            ae, d = assemble(project, ed)
+            ae, d = assemble(project, ed, with_pdf=pdf)
             d += source_leak_check(project, ae) if not has_errors(d) else []
             diags += d
             assembled.append(ae)
