@@ -352,7 +352,7 @@ def assemble(project: Project, ed: Edition, render: bool = True,
     cited = [c.key for nt in notes for c in nt.cites]
     for ch in chapters:
         for n in ch.nodes:
-            if n.kind == "cite" and not n.data["bracketed"] and node_visible(ch, n):
+            if n.kind == "cite" and n.note is None and not _makes_note(n) and node_visible(ch, n):
                 cited.extend(i["key"] for i in n.data["items"] if i["key"] in bib.entries)
     styler = Styler(bib, cited, cfg.et_al_min)
     positions = ibid_positions([[] if nt.gap else nt.cites for nt in notes], boundaries) if cfg.ibid else \

@@ -14,11 +14,17 @@ Matching works on a normalised word stream (see :func:`normalise_words`):
   sequence, on word boundaries ("port" never hits "report").
 
 Findings identify a passage by its opaque id and source origin only; the
-restricted text itself never appears in a finding.
+restricted text itself never appears in a finding (a file or folder whose
+*name* is restricted is shown as ``<name withheld: R..>``).
+
+Markup is read with a regex tokenizer rather than ``html.parser``: it makes
+the same text/attribute/comment/script decisions (a differential test checks
+this) but html.parser alone costs ~0.3 s per MB, more than the whole budget.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 import json
@@ -28,6 +34,7 @@ import re
 import stat
 import struct
 import unicodedata
+import urllib.parse
 import warnings
 import zlib
 from dataclasses import dataclass
@@ -73,7 +80,7 @@ class Finding:
 # Normalisation
 # --------------------------------------------------------------------------
 
-_QUOTES_SINGLE = "\u2018\u2019\u201a\u201b\u2032\u2035\u2039\u203a\u02bc\u02b9\u00b4\u0060\uff07"
+_QUOTES_SINGLE = "\u2018\u2019\u201a\u201b\u2032\u2035\u2039\u203a\u02bc\u02b9\uff07"
 _QUOTES_DOUBLE = "\u201c\u201d\u201e\u201f\u2033\u2036\u00ab\u00bb\u301d\u301e\uff02"
 _DASHES = (
     "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
@@ -106,9 +113,7 @@ _NON_ASCII_SEP_RE = re.compile(r"[^\w\x00-\x7f]+")
 _NON_ASCII_RUN_RE = re.compile(r"[^\x00-\x7f]+")
 # Combining marks that can attach to an ASCII letter (NFKC then composes the
 # two, so such text is normalised as a whole rather than run by run).
-_COMBINING_AFTER_ASCII_RE = re.compile(
-    r"[\x00-\x7f][\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
-)
+_COMBINING_RE = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 def _split_words(text: str) -> list[str]:
@@ -146,7 +151,7 @@ def _prenormalise(text: str) -> str:
     if "\u00ad" in text:
         text = _SOFT_HYPHEN_EOL_RE.sub("-", text)
     extra = len(text.encode("utf-8", "surrogatepass")) - len(text)
-    if extra * 16 > len(text) or _COMBINING_AFTER_ASCII_RE.search(text):
+    if extra * 16 > len(text) or _COMBINING_RE.search(text):
         return _normalise_non_ascii(text)
     # Mostly ASCII (the usual case): normalise only the non-ASCII runs and
     # lower-case the ASCII letters byte-wise, several times faster.
@@ -241,10 +246,15 @@ _ATTR_RE = re.compile(
 )
 _ATTR_VALUE_RE = re.compile(r"""=\s*("[^"]*"|'[^']*'|[^\s"'=<>`]+)""")
 _LOOKS_LIKE_MARKUP_RE = re.compile(r"<[A-Za-z/!?]")
+_DECL_RE = re.compile(r"<!(?!--|\[CDATA\[)[^>]*>|<\?.*?\??>", re.S)
 
 
 def _keep_newlines(m: re.Match) -> str:
     return "\n" * m.group().count("\n") or " "
+
+
+def _keep_newlines_only(m: re.Match) -> str:
+    return "\n" * m.group().count("\n")
 
 
 def _strip_tags(text: str) -> str:
@@ -253,7 +263,7 @@ def _strip_tags(text: str) -> str:
     if "<!--" in text:
         text = _COMMENT_RE.sub(" ", text)
     text = _INLINE_TAG_RE.sub("", text)
-    return _ANY_TAG_RE.sub(_keep_newlines, text)
+    return _ANY_TAG_RE.sub(" ", text)
 
 
 # --------------------------------------------------------------------------
@@ -299,6 +309,16 @@ _ESCAPE_RE = re.compile(
 )
 _HAS_ESCAPE_RE = re.compile(r"\\(?:u[0-9a-fA-F{]|x[0-9a-fA-F]|[nrtbfv0-7'\"`/\\])")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_PERCENT_RE = re.compile(r"%[0-9A-Fa-f]{2}")
+# base64 data: URIs (inline images, fonts, documents) are scanned as files.
+_DATA_URI_RE = re.compile(
+    r"data:([\w.+-]+/[\w.+-]+)?((?:;[\w.+-]+=[^;,\s\"']*)*);base64,([A-Za-z0-9+/=\s]{8,}|(?:%[0-9A-Fa-f]{2}|[A-Za-z0-9+/=])+)",
+    re.I,
+)
+_MIME_EXT = {"image/svg+xml": ".svg", "text/html": ".html", "application/json": ".json",
+             "application/pdf": ".pdf", "text/plain": ".txt", "text/css": ".css",
+             "application/xml": ".xml", "text/xml": ".xml", "image/png": ".png",
+             "application/javascript": ".js", "text/javascript": ".js"}
 _SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f",
                    "v": "\v", "\n": "", "\r": ""}
 
@@ -350,9 +370,12 @@ def _decode(data: bytes) -> tuple[str, bool]:
 
 
 def _text_segments(label: str, text: str, lines: bool) -> list[_Segment]:
+    """Raw text, plus decoded views when it holds string or URL escapes."""
     segs = [_Segment(label, text, lines)]
-    if _HAS_ESCAPE_RE.search(text):
+    if "\\" in text and _HAS_ESCAPE_RE.search(text):
         segs.append(_Segment(label, _unescape_backslashes(text)))
+    if "%" in text and _PERCENT_RE.search(text):
+        segs.append(_Segment(label, urllib.parse.unquote(text, errors="replace")))
     return segs
 
 
@@ -363,14 +386,29 @@ def _markdown_view(text: str) -> str:
     text = re.sub(r"\]\[[^\]\n]*\]", "]", text)  # [text][ref] -> [text]
     text = re.sub(r"\[\^[^\]\n]*\]", "", text)  # footnote markers
     text = re.sub(r"\{[:#.][^}\n]*\}", "", text)  # attribute lists
-    text = _INLINE_TAG_RE.sub("", text)
+    text = _INLINE_TAG_RE.sub(_keep_newlines_only, text)
     return _ANY_TAG_RE.sub(_keep_newlines, text)
 
 
 def _with_markup_view(text: str) -> str:
-    """``text``, plus its tag-stripped view when it holds markup."""
+    """``text``, plus its tag-stripped view when it holds markup and its
+    percent-decoded view when it holds URL escapes."""
     if "<" in text and _LOOKS_LIKE_MARKUP_RE.search(text):
-        return text + _SEP + _strip_tags(text)
+        text = text + _SEP + _strip_tags(text)
+    return _with_url_view(text)
+
+
+def _attribute_view(values: str) -> str:
+    """Attribute values as the browser sees them (entities decoded), so that
+    markup they carry (``srcdoc``, tooltips) gets its text view too."""
+    if "&" in values:
+        values = html.unescape(values)
+    return _with_markup_view(values)
+
+
+def _with_url_view(text: str) -> str:
+    if "%" in text and _PERCENT_RE.search(text):
+        return text + _SEP + urllib.parse.unquote(text, errors="replace")
     return text
 
 
@@ -395,6 +433,10 @@ def _markup_segments(label: str, text: str) -> list[_Segment]:
     body = "".join(pieces) + text[pos:] if pieces else text
 
     segs = [_Segment(label, _ANY_TAG_RE.sub(" ", _INLINE_TAG_RE.sub("", body)))]
+    if "<!" in body or "<?" in body:
+        decls = _DECL_RE.findall(body)
+        if decls:
+            segs.append(_Segment(f"{label} (declaration)", _SEP.join(decls)))
 
     tags = "\n".join(_OPEN_TAG_RE.findall(body))
     if "=" in tags:
@@ -404,43 +446,46 @@ def _markup_segments(label: str, text: str) -> list[_Segment]:
             for name, v1, v2, v3 in _ATTR_RE.findall(tags):
                 groups.setdefault(name.lower(), []).append(v1 or v2 or v3)
             return [
-                _Segment(f"{label} (attribute {name})", _with_markup_view(_SEP.join(values)))
+                _Segment(f"{label} (attribute {name})", _attribute_view(_SEP.join(values)))
                 for name, values in groups.items()
             ]
 
         values = _SEP.join(_ATTR_VALUE_RE.findall(tags))
-        segs.append(_Segment(f"{label} (attributes)", _with_markup_view(values), refine=per_attribute))
+        segs.append(_Segment(f"{label} (attributes)", _attribute_view(values), refine=per_attribute))
 
     for what, values in other.items():
         joined = _SEP.join(values)
         sub = f"{label} ({what})"
-        if what in ("script", "cdata"):
-            segs.extend(_text_segments(sub, joined, False))
-        if what != "style":
-            joined = _with_markup_view(joined)
-        segs.append(_Segment(sub, joined))
+        if what == "style":
+            segs.append(_Segment(sub, joined))
+            continue
+        if what == "comment":
+            segs.append(_Segment(sub, _with_markup_view(joined)))
+            continue
+        # script, CDATA: string escapes, and markup held in templates/strings
+        segs.extend(_text_segments(sub, joined, False))
+        if "<" in joined and _LOOKS_LIKE_MARKUP_RE.search(joined):
+            segs.append(_Segment(sub, _strip_tags(joined)))
     return segs
 
 
 def _json_strings(obj) -> list[str]:
+    """Every string, keys included, in document order.  Objects arrive as
+    lists of (key, value) pairs so that duplicate keys are not lost."""
     out: list[str] = []
     stack = [obj]
     while stack:
         o = stack.pop()
         if isinstance(o, str):
             out.append(o)
-        elif isinstance(o, dict):
-            for k, v in o.items():
-                out.append(k)
-                stack.append(v)
-        elif isinstance(o, list):
+        elif isinstance(o, (list, tuple)):
             stack.extend(reversed(o))
     return out
 
 
 def _json_segments(label: str, text: str) -> list[_Segment]:
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, object_pairs_hook=list)
     except (ValueError, RecursionError):
         return _text_segments(label, text, True)
     joined = _SEP.join(_json_strings(obj))
@@ -602,7 +647,7 @@ def _pdf_join_pages(pages: list[str]) -> str:
     return "\n".join(out)
 
 
-def _pdf_strings(obj, out: list[str], seen: set, skip_keys=frozenset(), depth: int = 0) -> None:
+def _pdf_strings(obj, out: list[str], seen: set, skip_keys: frozenset = frozenset()) -> None:
     """All string objects (and dictionary keys / name values) reachable from
     ``obj``; stream contents are not decoded."""
     from pypdf.generic import (ArrayObject, DictionaryObject, IndirectObject,
@@ -646,7 +691,6 @@ def _pdf_segments(label: str, data: bytes):
     children: list[tuple[str, str, bytes]] = []
     try:
         import pypdf
-        from pypdf.generic import IndirectObject
     except ImportError:
         return segs, [_Problem(f"{label} (pypdf not installed)", "unreadable")], children
 
@@ -935,9 +979,9 @@ class Gate:
     def _scan_blob(self, label: str, name: str, data: bytes, depth: int) -> list[Finding]:
         try:
             segs, problems, children = _extract(label, name, data, depth)
-        except Exception:
+            findings = self._scan_segments(segs)
+        except Exception:  # fail closed: what could not be scanned is a finding
             return [Finding("", "", label, "unreadable")]
-        findings = self._scan_segments(segs)
         findings.extend(Finding("", "", p.location, p.kind) for p in problems)
         for child_label, child_name, blob in children:
             if depth + 1 > _MAX_DEPTH:
@@ -980,8 +1024,21 @@ class Gate:
                         findings.append(Finding("", "", f"{r} (not a regular file)", "unreadable"))
                 except OSError:
                     findings.append(Finding("", "", r, "unreadable"))
-        for p in paths:  # a restricted name in a file or folder name
-            findings.extend(self.scan_text(p.rsplit("/", 1)[-1], f"{p} (path)"))
+        # A restricted name in a file or folder name.  The name is then
+        # withheld from every location, or the findings would repeat it.
+        withheld: dict[str, str] = {}
+        for p in paths:
+            hits = self.scan_text(p.rsplit("/", 1)[-1], p)
+            if hits:
+                withheld[p] = "<name withheld: %s>" % ",".join(f.restricted_id for f in hits)
+                findings.extend(
+                    Finding(f.restricted_id, f.origin, f"{p} (path)", f.kind) for f in hits
+                )
+        if withheld:
+            findings = [
+                Finding(f.restricted_id, f.origin, _withhold(f.location, withheld), f.kind)
+                for f in findings
+            ]
         order = {r.id: i for i, r in enumerate(self.restricted)}
         findings.sort(key=lambda f: (f.location, order.get(f.restricted_id, -1), f.kind))
         return findings
@@ -992,6 +1049,16 @@ class Gate:
         except OSError:
             return [Finding("", "", rel, "unreadable")]
         return self._scan_blob(rel, rel, data, 0)
+
+
+def _withhold(location: str, withheld: dict[str, str]) -> str:
+    """Replace withheld path components at the start of ``location``
+    (longest paths first, so nested withheld names are all replaced)."""
+    for p in sorted(withheld, key=len, reverse=True):
+        if location == p or location.startswith((p + "/", p + " (", p + ":")):
+            parent = p.rsplit("/", 1)[0] + "/" if "/" in p else ""
+            location = parent + withheld[p] + location[len(p):]
+    return location
 
 
 def _allowed_variants(text: str) -> list[list[str]]:
@@ -1060,7 +1127,36 @@ def _extract(label: str, name: str, data: bytes, depth: int):
     if not clean:
         # Probably a legacy 8-bit encoding: scan that reading too.
         segs.append(_Segment(label, data.decode("cp1252", "replace"), True))
-    return segs, [], []
+    children, problems = _data_uris(label, segs)
+    return segs, problems, children
+
+
+def _data_uris(label: str, segs: list[_Segment]):
+    """base64 data: URIs in any segment, as (children, problems)."""
+    children: list[tuple[str, str, bytes]] = []
+    problems: list[_Problem] = []
+    seen: set[str] = set()
+    for seg in segs:
+        if "base64," not in seg.text and "BASE64," not in seg.text.upper():
+            continue
+        for m in _DATA_URI_RE.finditer(seg.text):
+            payload = m.group(3)
+            if payload in seen:
+                continue
+            seen.add(payload)
+            where = f"{label} (data URI {len(seen)})"
+            try:
+                if "%" in payload:
+                    payload = urllib.parse.unquote(payload)
+                payload = "".join(payload.split())
+                blob = base64.b64decode(payload + "=" * (-len(payload) % 4))
+            except Exception:
+                problems.append(_Problem(where, "unreadable"))
+                continue
+            mime = (m.group(1) or "").lower()
+            ext = _MIME_EXT.get(mime) or ("." + mime.rsplit("/", 1)[-1] if "/" in mime else ".bin")
+            children.append((where, "data" + ext, blob))
+    return children, problems
 
 
 def _gunzip(data: bytes) -> bytes:
@@ -1087,7 +1183,7 @@ def _zip_members(label: str, data: bytes):
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             total = 0
-            for info in zf.infolist():
+            for number, info in enumerate(zf.infolist(), 1):
                 if info.is_dir():
                     continue
                 total += info.file_size
@@ -1095,9 +1191,9 @@ def _zip_members(label: str, data: bytes):
                     raise ValueError("archive too large")
                 # Mode bits of a symlink stored in the archive.
                 if stat.S_ISLNK(info.external_attr >> 16):
-                    problems.append(_Problem(f"{label} (member {info.filename})", "symlink"))
+                    problems.append(_Problem(f"{label} (member {number})", "symlink"))
                     continue
-                children.append((f"{label} (member {info.filename})", info.filename, zf.read(info)))
+                children.append((f"{label} (member {number})", info.filename, zf.read(info)))
     except Exception:
         return [], [_Problem(label, "unreadable")], []
     segs = [_Segment(f"{label} (member names)", _SEP.join(c[1] for c in children))]

@@ -256,9 +256,9 @@ def render_edition(project: Project, ae: AssembledEdition, out: Path, epoch: int
         gate = Gate(ae.restricted, project.config.gate_allow)
         findings = gate.scan_tree(site)
         for f in findings:
-            diags.append(Diagnostic("error", "E-LEAK-OUTPUT",
-                                    f"restricted passage {f.restricted_id} from {f.origin} found in output "
-                                    f"{f.location} ({f.kind})", "", 0, 0,
+            what = (f"restricted passage {f.restricted_id} from {f.origin} found in output {f.location} ({f.kind})"
+                    if f.restricted_id else f"output file {f.location} cannot be verified ({f.kind})")
+            diags.append(Diagnostic("error", "E-LEAK-OUTPUT", what, "", 0, 0,
                                     ("the build is stopped and the previous output kept; find how the text "
                                      "escaped filtering",), name))
         if findings:
