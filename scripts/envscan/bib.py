@@ -28,7 +28,8 @@ REQUIRED = {
     "online": [("title",), ("url",)],
     "unpublished": [("author",), ("title",), ("note",)],
 }
-ENTRY_RE = re.compile(r"^[ \t]*@[ \t]*(\w+)[ \t]*[{(][ \t]*([^,\s]+)[ \t]*,", re.M)
+ENTRY_RE = re.compile(r"^[ \t]*@[ \t]*(?P<type>\w+)[ \t]*(?P<open>[{(])[ \t]*(?P<key>[^,\s{}()=\"#%]+)(?P<ws>\s*)(?P<next>.?)",
+                      re.M)
 
 
 @dataclass
@@ -58,15 +59,20 @@ def load_bibliography(files: list[tuple[str, str]], scheme: Scheme) -> tuple[Bib
         errs: list = []
         index: dict[str, int] = {}
         for m in ENTRY_RE.finditer(text):
-            if m.group(1).lower() in ("string", "preamble", "comment"):
+            if m.group("type").lower() in ("string", "preamble", "comment"):
                 continue
             ln = text.count("\n", 0, m.start()) + 1
-            key = m.group(2)
+            key = m.group("key")
+            if m.group("next") not in (",", "}", ")"):
+                # pybtex reads on; BibTeX and biber stop here
+                diags.append(error("E-BIB-SYNTAX", f"BibTeX: ',' expected after the key {key!r}", path,
+                                   text.count("\n", 0, m.start("ws")) + 1, 1, "write @type{key, field = {…}, …}"))
             if key in index:
                 diags.append(error("E-BIB-DUPLICATE", f"duplicate key {key!r} (also at {path}:{index[key]})",
                                    path, ln, 1, "rename or delete one of the entries"))
             else:
                 index[key] = ln
+        diags.extend(_check_braces(text, path))
         data = BibliographyData()
         with pybtex.errors.capture() as captured:
             try:
@@ -83,6 +89,7 @@ def load_bibliography(files: list[tuple[str, str]], scheme: Scheme) -> tuple[Bib
             if "repeated bibliograhpy entry" in msg or "repeated bibliography entry" in msg:
                 continue  # reported above with both locations
             msg = re.sub(r"^syntax error in line \d+: ", "", msg)
+            msg = re.sub(r" in line \d+:", ":", msg)  # the line is in the position already
             diags.append(error("E-BIB-SYNTAX", f"BibTeX: {msg}", path, ln, 1 if ln else 0))
         for key, entry in data.entries.items():
             ln = index.get(key, 0)
@@ -95,6 +102,93 @@ def load_bibliography(files: list[tuple[str, str]], scheme: Scheme) -> tuple[Bib
             bib.where[key] = (path, ln)
             diags.extend(_check_entry(key, entry, path, ln, scheme, bib))
     return bib, diags
+
+
+_BRACE_TOKENS = re.compile(r'[{}()"=@\n]')
+_FIELD_AT = re.compile(r"[ \t]*([A-Za-z][\w:.+-]*)[ \t]*=")
+_FIELD_NAME_BEFORE = re.compile(r"([A-Za-z][\w:.+-]*)[ \t]*$")
+_NEXT_CHAR = re.compile(r"\s*(\S)")
+
+
+def _check_braces(text: str, path: str) -> list[Diagnostic]:
+    """Find the line of an unbalanced brace, which pybtex reports only where it gives up
+    (often the next entry or the end of the file), or not at all (an extra '}' ends an entry
+    early and its remaining fields are silently dropped as comment text), and a ',' missing
+    between two fields. Linear: only the structural characters are visited."""
+    out: list[Diagnostic] = []
+    depth = 0  # 0 outside entries, 1 inside an entry, >= 2 inside a field value
+    closer = ""  # '}' or ')' for the current entry
+    in_quote = False
+    entry: tuple[str, int] | None = None  # (key, line)
+    field: tuple[str, int] | None = None  # (name, line) of the value being read
+    closed_at: tuple[str, int] | None = None  # entry last closed, for a stray field after it
+    reported_stray = False
+    ln, line_start = 1, 0
+    pos, n = 0, len(text)
+
+    def unclosed() -> None:
+        out.append(error("E-BIB-SYNTAX", f"BibTeX: the value of {field[0]!r} (line {field[1]}) in entry "
+                         f"{entry[0]!r} is not closed", path, field[1], 1,
+                         "a '{' or '\"' is missing its closing partner"))
+
+    def value_ended(at: int) -> None:
+        m = _NEXT_CHAR.match(text, at)
+        if m and field is not None and (m.group(1).isalpha() or m.group(1) in "{\""):
+            out.append(error("E-BIB-SYNTAX", f"BibTeX: ',' missing after the value of {field[0]!r}", path, ln, 1,
+                             "separate the fields of an entry with commas"))
+
+    while True:
+        m = _BRACE_TOKENS.search(text, pos)
+        if m is None:
+            break
+        i, c = m.start(), m.group()
+        pos = i + 1
+        if c == "\n":
+            ln, line_start = ln + 1, i + 1
+            if depth >= 2 and field is not None and entry is not None and _FIELD_AT.match(text, i + 1):
+                unclosed()
+                depth, in_quote, field = 1, False, None  # recover: assume the value ended
+            elif depth == 0 and closed_at is not None and not reported_stray:
+                fm = _FIELD_AT.match(text, i + 1)
+                if fm:
+                    out.append(error("E-BIB-SYNTAX", f"BibTeX: field {fm.group(1)!r} stands outside any entry", path,
+                                     ln, 1, f"an extra '}}' on line {closed_at[1]} ends entry {closed_at[0]!r} early"))
+                    reported_stray = True
+            continue
+        if depth == 0:
+            if c == "@" and not text[line_start:i].strip():
+                em = ENTRY_RE.match(text, line_start)
+                if em and em.start("type") > i and em.group("type").lower() != "comment":
+                    entry = (em.group("key"), ln)
+                    closer = "}" if em.group("open") == "{" else ")"
+                    depth, field, closed_at, reported_stray = 1, None, None, False
+                    pos = em.end("open")
+            continue
+        if depth == 1:
+            if c == closer:
+                depth, closed_at = 0, (entry[0] if entry else "", ln)
+            elif c == "=":
+                fm = _FIELD_NAME_BEFORE.search(text, line_start, i)
+                field = (fm.group(1) if fm else "?", ln)
+            elif c == "{":
+                depth = 2
+            elif c == '"':
+                depth, in_quote = 2, True
+        elif c == "{":  # BibTeX counts every brace, even after a backslash
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 1:
+                value_ended(pos)
+        elif c == '"' and in_quote and depth == 2:
+            depth, in_quote = 1, False
+            value_ended(pos)
+    if depth >= 2 and field is not None and entry is not None:
+        unclosed()
+    elif depth >= 1 and entry is not None:
+        out.append(error("E-BIB-SYNTAX", f"BibTeX: entry {entry[0]!r} is not closed", path, entry[1], 1,
+                         f"end the entry with '{closer}'"))
+    return out
 
 
 def _check_entry(key: str, entry: Entry, path: str, ln: int, scheme: Scheme, bib: Bibliography) -> list[Diagnostic]:

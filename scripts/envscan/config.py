@@ -113,6 +113,25 @@ class Config:
     line_of: dict[tuple, int] = field(default_factory=dict)
 
 
+def _duplicate_keys(node: yaml.Node, path: tuple = ()) -> list[tuple[tuple, int, int, int]]:
+    """(key path, line, col, first line) of every key given twice in a mapping: YAML keeps the
+    last one silently, which for an edition's 'max' would publish more than intended."""
+    out = []
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for k, v in node.value:
+            key = k.value if isinstance(k, yaml.ScalarNode) else str(k)
+            if key in seen:
+                out.append((path + (key,), k.start_mark.line + 1, k.start_mark.column + 1, seen[key]))
+            else:
+                seen[key] = k.start_mark.line + 1
+            out += _duplicate_keys(v, path + (key,))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            out += _duplicate_keys(v, path + (i,))
+    return out
+
+
 def _lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
     out = {path: node.start_mark.line + 1}
     if isinstance(node, yaml.MappingNode):
@@ -141,6 +160,9 @@ def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, lis
     if not isinstance(raw, dict):
         return None, [error("E-CONFIG-YAML", "mkdocs.yml must be a mapping", path, 1, 1)]
     lines = _lines(node) if node is not None else {}
+    for key, ln, col, first in _duplicate_keys(node) if node is not None else []:
+        diags.append(error("E-CONFIG-YAML", f"key {'.'.join(str(k) for k in key)!r} is given twice (first on line "
+                           f"{first})", path, ln, col, "keep one of them"))
 
     def err(code: str, msg: str, key: tuple, *hints: str) -> None:
         ln = lines.get(key, 0)
@@ -215,6 +237,10 @@ def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, lis
     if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
         err("E-CONFIG-SCHEME", "scheme.labels must be a non-empty list of labels, lowest first", es_key + ("scheme",))
         labels = TLP2
+    if len(set(labels)) != len(labels):
+        dup = next(x for x in labels if labels.count(x) > 1)
+        err("E-CONFIG-SCHEME", f"scheme.labels lists {dup!r} twice", es_key + ("scheme", "labels"))
+        labels = list(dict.fromkeys(labels))
     default = sch.get("default", labels[-1]) if isinstance(sch, dict) else labels[-1]
     if default not in labels:
         err("E-CONFIG-SCHEME", f"scheme.default {default!r} is not one of the scheme's labels", es_key + ("scheme", "default"))
@@ -265,15 +291,27 @@ def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, lis
             report = Report(**{**report.__dict__, "language": str(theme["language"])})
 
     cit = es.get("citations") or {}
-    et_al_min = int(cit.get("et_al_min", 3)) if isinstance(cit, dict) else 3
-    ibid = bool(cit.get("ibid", True)) if isinstance(cit, dict) else True
+    if not isinstance(cit, dict):
+        err("E-CONFIG-CITATIONS", "citations must be a mapping (et_al_min:, ibid:)", es_key + ("citations",))
+        cit = {}
+    et_al_min = cit.get("et_al_min", 3)
+    if isinstance(et_al_min, bool) or not isinstance(et_al_min, int) or et_al_min < 1:
+        err("E-CONFIG-CITATIONS", f"citations.et_al_min must be a whole number >= 1, not {et_al_min!r}",
+            es_key + ("citations", "et_al_min"))
+        et_al_min = 3
+    ibid = cit.get("ibid", True)
+    if not isinstance(ibid, bool):
+        err("E-CONFIG-CITATIONS", f"citations.ibid must be true or false, not {ibid!r}", es_key + ("citations", "ibid"))
+        ibid = True
     abbr = es.get("abbreviations") or {}
     if not isinstance(abbr, dict):
         err("E-CONFIG-ABBR", "abbreviations must map ABBR -> expansion", es_key + ("abbreviations",))
         abbr = {}
     gate = es.get("gate") or {}
     allow = []
-    if isinstance(gate, dict):
+    if isinstance(gate, dict) and not isinstance(gate.get("allow") or [], list):
+        err("E-CONFIG-GATE", "gate.allow must be a list of {text:, reason:} entries", es_key + ("gate", "allow"))
+    elif isinstance(gate, dict):
         for i, a in enumerate(gate.get("allow") or []):
             if isinstance(a, dict) and isinstance(a.get("text"), str) and a.get("reason"):
                 allow.append(a["text"])

@@ -81,7 +81,8 @@ def fenced_div(state: StateBlock, start_line: int, end_line: int, silent: bool) 
             tok = state.push("div_open", "div", 0)
             tok.meta = {"attrs": attrs, "colons": len(m.group(1))}
     tok.map = [start_line, start_line + 1]
-    tok.meta["col"] = pos - state.bMarks[start_line] + 1
+    # column on the source line (bMarks of a line inside a block quote starts after its '>')
+    tok.meta["col"] = pos - (state.src.rfind("\n", 0, pos) + 1) + 1
     state.line = start_line + 1
     return True
 
@@ -252,6 +253,7 @@ def inline_note(state: StateInline, silent: bool) -> bool:
     if not silent:
         children: list = []
         state.md.inline.parse(src[start + 2 : label_end], state.md, state.env, children)
+        _fill(children, label_end - (start + 2))  # trailing text of the note has no position yet
         _shift(children, start + 2)
         tok = state.push("inline_note", "", 0)
         tok.children = children

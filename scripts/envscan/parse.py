@@ -30,6 +30,7 @@ CONTAINERS = {"blockquote_open", "list_item_open", "footnote_reference_open", "a
 # look-alikes of the marking syntax that markdown would otherwise show as text (fail closed)
 LOOKALIKE_FENCE = re.compile(r"^\s*(?:[:：꞉∶˸︰﹕︓ː]\s*){2,}(?:\{|[A-Za-z]|\s*$)")
 LOOKALIKE_ATTR = re.compile(r"\{[^{}\n]*m\W{0,2}a\W{0,2}r\W{0,2}k\W{0,2}i\W{0,2}n\W{0,2}g[^{}\n]*\}?", re.I)
+EDITOR_ATTR = re.compile(r"\{[^{}\n]*\.editor\b")
 CRITIC_RE = re.compile(r"\{(\+\+|--|~~|==|>>)|(\+\+|--|~~|==|<<)\}")
 ABBR_DEF_RE = re.compile(r"^\*\[[^\]]+\]:", re.M)
 IBID_RE = re.compile(r"\b(ibid|ibidem)\b\.?", re.I)
@@ -82,8 +83,12 @@ class _Ctx:
         return self.scheme.labels[-1]
 
 
-def _line_map(ctx: _Ctx, tok) -> list[tuple[int, int]]:
-    """For each line of an inline token's content: (content offset, absolute offset)."""
+def _line_map(ctx: _Ctx, tok, start_col: int = 0) -> list[tuple[int, int]]:
+    """For each line of an inline token's content: (content offset, absolute offset).
+
+    ``start_col``: the first line's content starts at or after this column (0-based); table
+    cells pass the end of the previous cell, so that equal cells in a row are told apart.
+    """
     out = []
     l0 = tok.map[0] if tok.map else 0
     c = 0
@@ -91,9 +96,12 @@ def _line_map(ctx: _Ctx, tok) -> list[tuple[int, int]]:
         ln = l0 + k
         src = ctx.lines[ln] if ln < len(ctx.lines) else ""
         s = cl.rstrip()
+        lo = start_col if k == 0 else 0
         base = len(src.rstrip()) - len(s)
-        if base < 0 or src[base: base + len(s)] != s:
-            base = src.find(s) if s else 0
+        if base < lo or src[base: base + len(s)] != s:
+            base = src.find(s, lo) if s else lo
+            if base < 0:
+                base = src.find(s) if s else 0
             if base < 0:
                 base = 0
         out.append((c, ctx.off(ln, base)))
@@ -121,12 +129,21 @@ def parse_front_matter(ctx: _Ctx, tok) -> tuple[dict, list]:
     if not isinstance(data, dict):
         ctx.diags.append(error("E-FRONT-YAML", "front matter must be a YAML mapping", ctx.path, base_line + 1, 1))
         return {}, []
-    # key lines
-    key_lines = {}
-    for i, ln in enumerate(content.split("\n")):
-        m = re.match(r"^([^\s:#][^:]*):", ln)
-        if m:
-            key_lines[m.group(1).strip()] = base_line + i + 1
+    # key lines (from the YAML nodes), and keys given twice: YAML keeps the last silently,
+    # which for 'marking' would fail open
+    key_lines: dict[str, int] = {}
+    node = yaml.compose(content, Loader=yaml.SafeLoader)
+    for knode, _ in node.value if isinstance(node, yaml.MappingNode) else []:
+        key = str(knode.value) if isinstance(knode, yaml.ScalarNode) else str(knode)
+        ln = base_line + knode.start_mark.line + 1
+        if key in key_lines:
+            ctx.diags.append(error("E-FRONT-KEY", f"front-matter key {key!r} is given twice (first on line "
+                                   f"{key_lines[key]})", ctx.path, ln, knode.start_mark.column + 1,
+                                   "keep one of them"))
+            if key == "marking":
+                data["marking"] = ctx.scheme.labels[-1]  # fail closed until resolved
+            continue
+        key_lines[key] = ln
     for k, v in data.items():
         ln = key_lines.get(str(k), base_line + 1)
         if k not in FRONT_KEYS:
@@ -145,6 +162,8 @@ def parse_front_matter(ctx: _Ctx, tok) -> tuple[dict, list]:
 
 
 def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chapter, list[Diagnostic]]:
+    if "\r" in text:  # sources come normalised (source.decode); be safe for direct callers
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     ctx = _Ctx(path, text, scheme)
     md = make_parser()
     env: dict = {}
@@ -162,6 +181,11 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
         ctx.err("E-FRONT-MISSING", "chapter has no front matter", 0,
                 "start the file with ---, title:, marking:, status:, owners:, ---")
 
+    if isinstance(front.get("title"), str) and (LOOKALIKE_ATTR.search(front["title"]) or
+                                                EDITOR_ATTR.search(front["title"])):
+        ctx.err("E-MARK-HEADING", "a page title may not be partly marked or hold an editor note (the title is "
+                "shown as written)", ctx.off(key_lines.get("title", 1) - 1),
+                "mark the whole chapter with marking: in the front matter instead")
     chapter_marking = scheme.default
     if isinstance(front.get("marking"), str):
         ln = key_lines.get("marking", 1)
@@ -286,6 +310,13 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
                                    "alt": t.content if t.type == "image" else ""}))
                 if t.type == "image":
                     texts.append((a_start, a_end, t.content + " " + attrs.get("title", "")))
+                # alt text and titles are attribute values: a marking or editor span in them is not
+                # parsed as one and would be published (fail closed)
+                inner = (t.content if t.type == "image" else "") + "\n" + attrs.get("title", "")
+                if LOOKALIKE_ATTR.search(inner) or EDITOR_ATTR.search(inner):
+                    ctx.err("E-MARK-LOOKALIKE", "a marking or editor note inside an image's alt text or a link's "
+                            "or image's title is not honoured (it would be shown, unfiltered)", a_start,
+                            "mark the whole image or link: [![alt](file.png)]{marking=\"TLP:AMBER\"}")
                 continue
             if t.type == "html_inline":
                 _html(ctx, t.content, a_start, reg, nodes, note)
@@ -293,6 +324,7 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
             if t.children:
                 walk_inline(t.children, lmap, reg, note, in_heading)
 
+    cell_end: dict[int, int] = {}  # table row line -> column after its last cell seen
     i = 0
     n = len(tokens)
     while i < n:
@@ -364,11 +396,11 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
             lmap = _line_map(ctx, inline)
             start = _abs(lmap, 0)
             attrs = tok.meta.get("attrs") or {}
+            attr_text = tok.meta.get("attr_text")
             if "attr_error" in tok.meta:
                 ctx.err("E-HEADING-ATTR", f"malformed heading attributes: {tok.meta['attr_error']}",
-                        ctx.off(l0, ctx.lines[l0].find(tok.meta["attr_text"])), "write {#sec-id} or {#sec-id .unnumbered}")
-            attr_text = tok.meta.get("attr_text")
-            attr_off = ctx.off(l0, ctx.lines[l0].rfind(attr_text)) if attr_text and attrs else None
+                        _find_in_lines(ctx, tok.map, attr_text, start), "write {#sec-id} or {#sec-id .unnumbered}")
+            attr_off = _find_in_lines(ctx, tok.map, attr_text, None) if attr_text and attrs else None
             classes = str(attrs.get("class", "")).split()
             for k in attrs:
                 if k not in ("id", "class"):
@@ -389,7 +421,10 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
             i += 3
             continue
         elif typ == "inline":
-            lmap = _line_map(ctx, tok)
+            cell = i > 0 and tokens[i - 1].type in ("td_open", "th_open") and tok.map
+            lmap = _line_map(ctx, tok, cell_end.get(tok.map[0], 0) if cell else 0)
+            if cell:  # the next cell of this row starts after this one (and its '|')
+                cell_end[tok.map[0]] = lmap[0][1] - ctx.off(tok.map[0]) + len(tok.content.split("\n")[0].rstrip()) + 1
             walk_inline(tok.children or [], lmap, current_region(), note, None)
         elif typ == "html_block":
             _html(ctx, tok.content, ctx.off(tok.map[0]), current_region(), nodes, note)
@@ -416,7 +451,7 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
                     ctx.err("E-FN-GAP", "a known-gap note holds only its []{.gap} marker", g[0].start,
                             "move other text into an editor note or restore the full note")
                 nd.data["gap"] = True
-                nd.data["gap_remark"] = body[1: body.index("]")]
+                nd.data["gap_remark"] = body[1: body.index("]")] if body.startswith("[") and "]" in body else ""
     for r in gap_spans:
         if not any(nd.kind == "fndef" and nd.data.get("gap") and nd.data["content"][0] <= r.start < nd.data["content"][1]
                    for nd in nodes):
@@ -433,6 +468,17 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
                  title=title, marking=chapter_marking, status=str(front.get("status", "draft")), root=root,
                  regions=regions, nodes=nodes, texts=texts)
     return ch, ctx.diags
+
+
+def _find_in_lines(ctx: _Ctx, lmap: list[int] | None, needle: str, default):
+    """Absolute offset of the last occurrence of ``needle`` on the lines of a block (a setext
+    heading's attributes sit on its last text line, not its first)."""
+    if lmap and needle:
+        for ln in range(min(lmap[1], len(ctx.lines)) - 1, lmap[0] - 1, -1):
+            k = ctx.lines[ln].rfind(needle)
+            if k >= 0:
+                return ctx.off(ln, k)
+    return default
 
 
 def _in_code(texts, offset, text) -> bool:
@@ -454,6 +500,10 @@ def _text_checks(ctx: _Ctx, content: str, a_start: int, lmap, pos: int) -> None:
         ctx.err("E-MARK-LOOKALIKE", "text looks like a marking attribute but is not parsed as one "
                 "(it would be shown, unfiltered)", a_start + m.start(),
                 "write [text]{marking=\"TLP:AMBER\"} with ASCII brackets and quotes")
+    i = content.find("<!--")
+    if i >= 0:  # not parsed as a comment (e.g. unclosed in its paragraph): it would be published as text
+        ctx.err("E-HTML-COMMENT", "'<!--' that is not a complete comment: what follows would be shown as text",
+                a_start + i, "close it with '-->' before the paragraph ends, or use a ::: {.editor} block")
     m = CRITIC_RE.search(content)
     if m:
         ctx.err("E-CRITIC", "CriticMarkup is not processed: resolve the suggestion before building", a_start + m.start(),

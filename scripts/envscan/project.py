@@ -14,6 +14,8 @@ from .parse import parse_chapter
 from .source import read_text
 
 CHAPTER_SUFFIX = ".md"
+MD_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
+BACKUP_SUFFIXES = ("~", ".bak", ".swp", ".orig", ".tmp")
 
 
 @dataclass
@@ -67,13 +69,15 @@ def load_project(root: Path) -> tuple[Project | None, list[Diagnostic]]:
                 diags.append(error("E-SRC-SYMLINK", "symlink in the source tree", shown, 0, 0,
                                    "replace it by the file itself"))
                 continue
-            if fn.endswith(CHAPTER_SUFFIX):
-                found.append(rel)
-            elif fn.lower().endswith((".md", ".markdown", ".mdown", ".mkd")) or fn.endswith(("~", ".bak", ".swp", ".orig", ".tmp")) or fn.startswith((".#", "#")):
+            if (fn.endswith(BACKUP_SUFFIXES) or fn.startswith((".#", "#"))
+                    or (fn.lower().endswith(MD_SUFFIXES) and not fn.endswith(CHAPTER_SUFFIX))):
                 diags.append(error("E-SRC-STRAY", "stray file in docs/ (editor backup or odd extension)", shown, 0, 0,
                                    "delete it: docs/ holds only the chapters (*.md) and their assets"))
             elif fn.startswith("."):
+                # MkDocs never publishes dot-files; a hidden chapter is an editor's leftover
                 diags.append(error("E-SRC-STRAY", "hidden file in docs/", shown, 0, 0, "delete it"))
+            elif fn.endswith(CHAPTER_SUFFIX):
+                found.append(rel)
             else:
                 assets.append(rel)
     nav_files = [f for _, f in cfg.nav]
@@ -103,16 +107,19 @@ def load_project(root: Path) -> tuple[Project | None, list[Diagnostic]]:
 
     bib_dir = root / "bibliography"
     bib_files = []
+    n_bib = 0
     if bib_dir.is_dir():
         for p in sorted(bib_dir.rglob("*")):
             if p.is_symlink():
-                diags.append(error("E-SRC-SYMLINK", "symlink in bibliography/", p.relative_to(root).as_posix()))
+                diags.append(error("E-SRC-SYMLINK", "symlink in bibliography/", p.relative_to(root).as_posix(), 0, 0,
+                                   "replace it by the file itself"))
             elif p.suffix == ".bib":
+                n_bib += 1
                 sf, d = read_text(root, p.relative_to(root).as_posix())
                 diags += d
                 if sf is not None:
                     bib_files.append((sf.path, sf.text))
-    if not bib_files:
+    if not n_bib:
         diags.append(warning("W-BIB-NONE", "no .bib files in bibliography/", "bibliography"))
     bib, d = load_bibliography(bib_files, cfg.scheme)
     diags += d

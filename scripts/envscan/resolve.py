@@ -9,7 +9,6 @@ import difflib
 import re
 
 from .diagnostics import Diagnostic, error, warning
-from .mdparse import split_locator
 from .model import Chapter, Node
 from .project import Project
 
@@ -21,6 +20,13 @@ def _d(ch: Chapter, code: str, msg: str, offset: int, *hints: str, sev: str = "e
     ln, col = ch.pos(offset)
     f = error if sev == "error" else warning
     return f(code, msg, ch.path, ln, col, *hints)
+
+
+def _at(ch: Chapter, code: str, msg: str, node: Node, *hints: str, sev: str = "error") -> Diagnostic:
+    """At a node's own line:col (a footnote definition's span starts at its line, before any
+    list marker or '>' of its container; its label is where the author looks)."""
+    f = error if sev == "error" else warning
+    return f(code, msg, ch.path, node.line, node.col, *hints)
 
 
 def check_locator(loc_text: str) -> str:
@@ -75,14 +81,14 @@ def resolve(project: Project) -> list[Diagnostic]:
             if n.kind == "fndef" and not n.data.get("inline"):
                 lab = n.data["label"]
                 if lab in defs:
-                    diags.append(_d(ch, "E-FN-DUPLICATE", f"footnote [^{lab}] is defined twice (first at line "
-                                    f"{defs[lab].line})", n.start, "rename one of the labels"))
+                    diags.append(_at(ch, "E-FN-DUPLICATE", f"footnote [^{lab}] is defined twice (first at line "
+                                     f"{defs[lab].line})", n, "rename one of the labels"))
                 else:
                     defs[lab] = n
                 if n.data.get("gap"):
                     remark = n.data.get("gap_remark", "")
-                    diags.append(_d(ch, "W-FN-GAP", f"note [^{lab}]: note text not recovered; restore from the print "
-                                    "edition" + (f" ({remark})" if remark else ""), n.start, sev="warning"))
+                    diags.append(_at(ch, "W-FN-GAP", f"note [^{lab}]: note text not recovered; restore from the print "
+                                     "edition" + (f" ({remark})" if remark else ""), n, sev="warning"))
         refs: dict[str, list[Node]] = {}
         for n in ch.nodes:
             if n.kind == "fnref" and not n.data.get("inline"):
@@ -97,8 +103,8 @@ def resolve(project: Project) -> list[Diagnostic]:
                                     "notes cannot have notes; fold the text in"))
         for lab, d in defs.items():
             if lab not in refs:
-                diags.append(_d(ch, "W-FN-UNUSED", f"footnote [^{lab}] is defined but never referenced", d.start,
-                                "reference it with [^" + lab + "] or delete it", sev="warning"))
+                diags.append(_at(ch, "W-FN-UNUSED", f"footnote [^{lab}] is defined but never referenced", d,
+                                 "reference it with [^" + lab + "] or delete it", sev="warning"))
 
         # citations
         for n in ch.nodes:
@@ -143,32 +149,47 @@ def resolve(project: Project) -> list[Diagnostic]:
     return diags
 
 
+def _makes_note(n: Node) -> bool:
+    """As the editions number notes: a bracketed citation in body text is a note of its own,
+    unless it only suppresses authors (``[-@key]`` renders in place)."""
+    return n.data["bracketed"] and not all(i["suppress_author"] for i in n.data["items"])
+
+
 def _check_ibid(ch: Chapter) -> list[Diagnostic]:
     """A typed "Ibid." in a note: the pipeline generates it; suggest the key."""
     out = []
-    # cites per note label, in document order of notes (by definition position)
+    # keys cited inside each footnote, in document order
     cites_by_note: dict[str, list[str]] = {}
     for n in ch.nodes:
         if n.kind == "cite" and n.note:
             cites_by_note.setdefault(n.note, []).extend(i["key"] for i in n.data["items"])
-    # note order follows first reference
-    order: list[str] = []
-    for n in ch.nodes:
-        if n.kind == "fnref" and n.data["label"] not in order:
-            order.append(n.data["label"])
+    # the chapter's notes in the order the editions number them: a footnote at its first call,
+    # and a generated note for each bracketed citation in body text
+    seq: list[list[str]] = []
+    index_of: dict[str, int] = {}
+    calls = sorted((n for n in ch.nodes if n.note is None and
+                    (n.kind == "fnref" or (n.kind == "cite" and _makes_note(n)))), key=lambda n: n.start)
+    for n in calls:
+        if n.kind == "fnref":
+            lab = n.data["label"]
+            if lab not in index_of:
+                index_of[lab] = len(seq)
+                seq.append(cites_by_note.get(lab, []))
+        else:
+            seq.append([i["key"] for i in n.data["items"]])
     editor_regions = {id(r) for r in ch.regions if r.editor}
     for n in ch.nodes:
         if n.kind != "ibid" or any(id(r) in editor_regions for r in n.region.chain()):
             continue
         prev_keys: list[str] = []
-        if n.note in order:
-            i = order.index(n.note)
+        if n.note in index_of:
+            i = index_of[n.note]
             # earlier cites in the same note, else the previous note's
             same = [c for c in ch.nodes if c.kind == "cite" and c.note == n.note and c.start < n.start]
             if same:
                 prev_keys = [k["key"] for k in same[-1].data["items"]]
             elif i > 0:
-                prev_keys = cites_by_note.get(order[i - 1], [])
+                prev_keys = seq[i - 1]
         if len(set(prev_keys)) > 1:
             out.append(_d(ch, "E-IBID-AMBIGUOUS", "typed 'Ibid.' after a note citing more than one work is ambiguous",
                           n.start, f"cite the intended work explicitly: one of {', '.join('@' + k for k in dict.fromkeys(prev_keys))}"))

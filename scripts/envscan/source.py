@@ -27,9 +27,11 @@ def decode(raw: bytes, rel: str) -> tuple[str | None, list[Diagnostic]]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        before = raw[: exc.start]
-        line = before.count(b"\n") + 1
-        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        # everything before the first bad byte is valid UTF-8; count lines as an editor does
+        # (CRLF or CR endings) and columns in characters, not bytes
+        before = raw[: exc.start].decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        line = before.count("\n") + 1
+        col = len(before) - (before.rfind("\n") + 1) + 1
         diags.append(error("E-SRC-ENCODING", f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})", rel, line, col,
                            "re-save the file as UTF-8"))
         return None, diags
