@@ -45,6 +45,7 @@ class Page:
     site_md: str
     pdf_md: str
     chapter: Chapter | None = None
+    visible_text: str = ""  # the chapter's own visible text runs (for the source-level leak check)
 
 
 @dataclass
@@ -235,6 +236,11 @@ def assemble(project: Project, ed: Edition, render: bool = True,
     assets: set[str] = set()
     for ch in chapters:
         defs = defs_by_ch[ch.path]
+        h1 = next((h for h in ch.headings() if h.data["level"] == 1), None)
+        if h1 is not None and not node_visible(ch, h1):
+            d(ch, "E-ED-HEADING-FILTERED", "the chapter's level-1 heading is filtered out of this edition but the "
+              "chapter is not (its sections would be numbered as part of the previous chapter)", h1.start,
+              "mark the chapter in its front matter, or leave its first heading unmarked")
         for n in ch.nodes:
             if not node_visible(ch, n):
                 continue
@@ -300,14 +306,14 @@ def assemble(project: Project, ed: Edition, render: bool = True,
                 continue
             lvl = h.data["level"]
             if h.data["unnumbered"]:
-                sections.append(("", h.data["text"], lvl, f"{ch.name}#{h.data.get('id') or ''}"))
+                sections.append(("", _plain_heading(h), lvl, f"{ch.name}#{h.data.get('id') or ''}"))
                 continue
             counters[lvl - 1] += 1
             for k in range(lvl, 6):
                 counters[k] = 0
             num = ".".join(str(c) for c in counters[:lvl])
             numbers[id(h)] = num
-            sections.append((num, h.data["text"], lvl, f"{ch.name}#{h.data.get('id') or ''}"))
+            sections.append((num, _plain_heading(h), lvl, f"{ch.name}#{h.data.get('id') or ''}"))
 
     # ---------------------------------------------------------------- notes and cites
     notes: list[Note] = []
@@ -350,10 +356,22 @@ def assemble(project: Project, ed: Edition, render: bool = True,
                 note.cites.extend(CiteItem(i["key"], i["prefix"], i["locator"], i["suffix"], i["suppress_author"])
                                   for i in n.data["items"] if i["key"] in bib.entries)
     cited = [c.key for nt in notes for c in nt.cites]
+    # citations rendered in place in body text: anchors for the reference list's backlinks
+    inplace: dict[int, str] = {}
+    text_backlinks: dict[str, list[tuple[str, str, str]]] = {}  # key -> (page, anchor, label)
     for ch in chapters:
+        heads = [h for h in ch.headings() if node_visible(ch, h)]
         for n in ch.nodes:
             if n.kind == "cite" and n.note is None and not _makes_note(n) and node_visible(ch, n):
                 cited.extend(i["key"] for i in n.data["items"] if i["key"] in bib.entries)
+                anchor = f"cite-{len(inplace) + 1}"
+                inplace[id(n)] = anchor
+                before = [h for h in heads if h.start <= n.start]
+                sec = numbers.get(id(before[-1])) if before else None
+                label = f"§{sec}" if sec else (before[-1].data["text"] if before else ch.title)
+                for i in n.data["items"]:
+                    if i["key"] in bib.entries:
+                        text_backlinks.setdefault(i["key"], []).append((ch.name, anchor, label))
     styler = Styler(bib, cited, cfg.et_al_min)
     positions = ibid_positions([[] if nt.gap else nt.cites for nt in notes], boundaries) if cfg.ibid else \
         [["first"] * len(nt.cites) for nt in notes]
@@ -440,7 +458,7 @@ def assemble(project: Project, ed: Edition, render: bool = True,
                     attrs.append("#" + n.data["id"])
                 if n.data.get("notes"):
                     # a note call in a heading must not leak its number into the TOC label
-                    plain = re.sub(r"\[\^[^\]]+\]|\^\[[^\]]*\]", "", n.data["text"]).strip()
+                    plain = _plain_heading(n)
                     label = (num + " " if num else "") + plain
                     attrs.append('data-toc-label="' + html.escape(label, quote=True) + '"')
                 attr_md = "{" + " ".join(attrs) + "}" if attrs else ""
@@ -454,6 +472,9 @@ def assemble(project: Project, ed: Edition, render: bool = True,
                     edits_common.append((eol, eol, " " + attr_md))
         # front matter
         edits_common.append((0, ch.front_end, ""))
+        deleted = [(a, b) for a, b, rep in edits_common if not rep and b - a > 0]
+        visible_text = "\n".join(t for a, b, t in ch.texts
+                                 if not any(x <= a and b <= y for x, y in deleted) and a >= ch.front_end)
 
         out = {}
         for mode in (("md", "pdf") if render else ("md",)):
@@ -473,8 +494,9 @@ def assemble(project: Project, ed: Edition, render: bool = True,
                     dn = defs_by_ch[ch.path].get(n.note) if n.note else None
                     lead = bool(dn) and ch.text[dn.data["content"][0]:n.start].strip() == ""
                     emode = "html" if (n.note and mode == "md") else mode
-                    edits.append((n.start, n.end, render_cluster(n.data["items"], note, lead, emode,
-                                                                 narrative=not n.data["bracketed"])))
+                    anchor = f'<a id="{inplace[id(n)]}"></a>' if id(n) in inplace else ""
+                    edits.append((n.start, n.end, anchor + render_cluster(n.data["items"], note, lead, emode,
+                                                                          narrative=not n.data["bracketed"])))
                 elif n.kind == "fndef" and not n.data.get("inline"):
                     edits.append((n.start, n.end, ""))
             # note contents (after their inner edits)
@@ -539,7 +561,7 @@ def assemble(project: Project, ed: Edition, render: bool = True,
         site = fm + banner(page_marking) + "\n\n" + cover + out["md"] + "\n\n" + banner(page_marking) + "\n"
         if abbr_block:
             site += "\n" + abbr_block + "\n"
-        pages.append(Page(ch.name, title, page_marking, site, out.get("pdf", "") + "\n", ch))
+        pages.append(Page(ch.name, title, page_marking, site, out.get("pdf", "") + "\n", ch, visible_text))
 
     # reference list page
     if references:
@@ -547,7 +569,13 @@ def assemble(project: Project, ed: Edition, render: bool = True,
         for k in references:
             back = ", ".join(f'<a href="{page_url(nt.page, "html")}#fn:{nt.number}">{nt.number}</a>'
                              for nt in ref_backlinks[k])
-            back_html = f' <span class="envscan-backrefs">Cited in note{"s" if len(ref_backlinks[k]) > 1 else ""} {back}.</span>' if back else ""
+            parts = []
+            if back:
+                parts.append(f'Cited in note{"s" if len(ref_backlinks[k]) > 1 else ""} {back}')
+            if text_backlinks.get(k):
+                parts.append("in the text at " + ", ".join(
+                    f'<a href="{page_url(pg, "html")}#{a}">{html.escape(lbl)}</a>' for pg, a, lbl in text_backlinks[k]))
+            back_html = f' <span class="envscan-backrefs">{"; ".join(parts)}.</span>' if parts else ""
             entry_html = format_reference_html(styler, k) if render else k
             rows.append(f'<li id="ref-{k}">{entry_html}{back_html}</li>')
         ref_marking = cfg.scheme.lowest
@@ -589,6 +617,11 @@ def _cover(cfg, ed: Edition, marking: str, with_pdf: bool) -> str:
         rows.append(f'<p class="cover-pdf"><a href="{pdf_filename(rep.title, ed.name)}" download>'
                     f'Download the PDF of this edition</a></p>')
     return '<div class="envscan-cover">\n' + "\n".join(rows) + "\n</div>"
+
+
+def _plain_heading(h: Node) -> str:
+    """Heading text without note calls (for TOC labels, outlines, contents)."""
+    return re.sub(r"\[\^[^\]]+\]|\^\[[^\]]*\]", "", h.data["text"]).strip()
 
 
 def _makes_note(n: Node) -> bool:

@@ -45,7 +45,7 @@ def source_leak_check(project: Project, ae: AssembledEdition) -> list[Diagnostic
     for page in ae.pages:
         if page.chapter is None:
             continue
-        for f in gate.scan_text(page.site_md, page.chapter.path):
+        for f in gate.scan_text(page.visible_text, page.chapter.path):
             path, _, rest = f.origin.partition(":")
             ln, _, col = rest.partition(":")
             diags.append(Diagnostic(
