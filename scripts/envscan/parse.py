@@ -31,6 +31,7 @@ CONTAINERS = {"blockquote_open", "list_item_open", "footnote_reference_open", "a
 LOOKALIKE_FENCE = re.compile(r"^\s*(?:[:：꞉∶˸︰﹕︓ː]\s*){2,}(?:\{|[A-Za-z]|\s*$)")
 LOOKALIKE_ATTR = re.compile(r"\{[^{}\n]*m\W{0,2}a\W{0,2}r\W{0,2}k\W{0,2}i\W{0,2}n\W{0,2}g[^{}\n]*\}?", re.I)
 EDITOR_ATTR = re.compile(r"\{[^{}\n]*\.editor\b")
+INCLUDE_RE = re.compile(r"-{1,2}8<-{1,2}|\{%-?\s*include|\{!\s*[^}]*!\}|\{\{\s*include")
 CRITIC_RE = re.compile(r"\{(\+\+|--|~~|==|>>)|(\+\+|--|~~|==|<<)\}")
 ABBR_DEF_RE = re.compile(r"^\*\[[^\]]+\]:", re.M)
 IBID_RE = re.compile(r"\b(ibid|ibidem)\b\.?", re.I)
@@ -486,6 +487,10 @@ def _in_code(texts, offset, text) -> bool:
 
 
 def _text_checks(ctx: _Ctx, content: str, a_start: int, lmap, pos: int) -> None:
+    m = INCLUDE_RE.search(content)
+    if m:
+        ctx.err("E-INCLUDE", "include/snippet syntax is not allowed: included text would bypass filtering",
+                a_start + m.start(), "paste the text into the chapter and mark it; envscan filters only chapters")
     # look-alike fences: visible text that looks like a ':::' line
     for k, line in enumerate(content.split("\n")):
         if LOOKALIKE_FENCE.match(line) and not line.strip().startswith(":::"):
