@@ -106,7 +106,7 @@ def check_lines(root: Path, *codes_prefix: str) -> list[str]:
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, NO_COLOR="1", PYTHONDONTWRITEBYTECODE="1")
+    env = dict(os.environ, NO_COLOR="1")
     return subprocess.run([sys.executable, "-m", "envscan.cli", *args], capture_output=True, text=True, cwd=cwd,
                           env=env, timeout=60)
 
@@ -121,3 +121,8 @@ def project(tmp_path):
         return make_project(tmp_path / f"p{counter[0]}", **kw)
 
     return make
+
+
+# Session fixtures for the repository's own scan, built once per session (both editions + PDF):
+# built_site, rebuilt_site (see tests/site_fixtures.py).
+from site_fixtures import _site_builds, built_site, rebuilt_site  # noqa: E402,F401
