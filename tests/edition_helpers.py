@@ -58,7 +58,8 @@ def chapter(body: str, title: str = "Harbour", marking: str | None = "TLP:CLEAR"
     return front(title, marking, extra) + body
 
 
-def config_yml(nav: list[str], top: str = "", envscan: str = "", extensions: str | None = None) -> str:
+def config_yml(nav: list[str], top: str = "", envscan: str = "", extensions: str | None = None,
+               plugins: str = "") -> str:
     """A minimal mkdocs.yml with the envscan plugin block (public: CLEAR, restricted: RED)."""
     nav_lines = "".join(f"  - {Path(f).stem.title()}: {f}\n" for f in nav)
     exts = extensions if extensions is not None else (
@@ -89,6 +90,7 @@ def config_yml(nav: list[str], top: str = "", envscan: str = "", extensions: str
         "          max: TLP:RED\n"
         "          title: Restricted edition\n"
         f"{envscan}"
+        f"{plugins}"
     )
 
 
@@ -159,10 +161,12 @@ def tree_text(folder: Path) -> dict[str, str]:
 
 
 def canary_hits(folder: Path, canaries) -> list[tuple[str, str]]:
-    """(file, canary) for every canary (case-insensitive) found in any file under ``folder``."""
+    """(file, canary) for every canary (case-insensitive) found in any file or path under ``folder``."""
     hits = []
+    if not folder.exists():
+        return hits
     for rel, text in tree_text(folder).items():
-        low = text.lower()
+        low = (rel + "\n" + text).lower()
         for c in canaries:
             if c.lower() in low:
                 hits.append((rel, c))
@@ -176,3 +180,17 @@ def tree_hashes(folder: Path) -> dict[str, str]:
 def reports_dir(out: Path) -> Path:
     """Where site.render_edition writes the sanitisation reports for an ``out`` folder."""
     return out.parent / "build" / "reports" if out.name == "site" else out / "_reports"
+
+
+def png(text_chunks: dict[str, str] | None = None) -> bytes:
+    """A 1x1 PNG, with tEXt chunks (metadata that must be stripped before publishing)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    out = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+    for k, v in (text_chunks or {}).items():
+        out += chunk(b"tEXt", k.encode("latin-1") + b"\x00" + v.encode("latin-1"))
+    return out + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b"")

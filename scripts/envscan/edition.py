@@ -183,9 +183,22 @@ def assemble(project: Project, ed: Edition, render: bool = True,
             return  # internal remarks: fingerprinted when long, never exact-matched
         restricted.append(Restricted(f"R{len(restricted) + 1}", text, origin, marking))
 
+    def removed_parts(ch: Chapter, lo: int, hi: int, marking: str, skip=()) -> None:
+        """Report the sections and notes that go with a removed chapter or region (no text)."""
+        for n in ch.nodes:
+            if not lo <= n.start < hi or any(a <= n.start < b for a, b in skip):
+                continue
+            kind = "section" if n.kind == "heading" else "note" if (
+                n.kind == "fndef" or (n.kind == "cite" and n.note is None and _makes_note(n))) else None
+            if kind:
+                words = n.data["text"] if kind == "section" else \
+                    ch.text[n.data["content"][0]:n.data["content"][1]] if n.kind == "fndef" else ""
+                removed.append(Removed(f"{ch.path}:{n.line}:{n.col}", marking, kind, _words(words)))
+
     for ch in project.chapters:
         if ch not in chapters:
             removed.append(Removed(f"{ch.path}", ch.marking, "chapter", _words(_text_in(ch, 0, len(ch.text)))))
+            removed_parts(ch, 0, len(ch.text), ch.marking)
             add_restricted(f"{ch.path}:1:1", ch.marking, ch.title, "chapter")
             add_restricted(f"{ch.path}:1:1", ch.marking, _text_in(ch, 0, len(ch.text)), "chapter")
             for h in ch.headings():
@@ -216,6 +229,7 @@ def assemble(project: Project, ed: Edition, render: bool = True,
             origin = f"{ch.path}:{r.line}:{r.col}"
             marking = "editor" if r.editor else vis.eff(r)
             removed.append(Removed(origin, marking, kind, _words(text)))
+            removed_parts(ch, r.start, r.end, marking, keep)
             add_restricted(origin, marking, text, kind)
         for n in ch.nodes:
             if n.kind == "comment":
