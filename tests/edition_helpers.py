@@ -13,23 +13,9 @@ from pathlib import Path
 from envscan.diagnostics import Diagnostic
 from envscan.pipeline import build_project
 
-LABELS = "[TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED]"
+from conftest import BIB as BASE_BIB, LABELS  # noqa: E402  (tests/ is on sys.path)
 
-BIB = """\
-@book{smith2010,
-  author = {Smith, Anna},
-  title = {Harbour Budgets},
-  publisher = {Port Press},
-  year = {2010},
-}
-
-@article{jones2011,
-  author = {Jones, Ben},
-  title = {Ferry Timetables Revisited},
-  journal = {Journal of Coastal Transport},
-  year = {2011},
-}
-
+BIB = BASE_BIB + """
 @book{quaywork2009,
   author = {Lee, Cara},
   title = {Quay Maintenance Zqrsourcetitle Ledger},
