@@ -1,0 +1,967 @@
+#!/usr/bin/env python3
+"""envscan benchmark: the performance figures named in issues 2, 3 and 4.
+
+Run from anywhere (``python benchmarks/bench.py`` or ``make bench``); stdlib plus what envscan
+itself depends on. Prints a table and writes ``build/bench/results.json``.
+
+What is measured (wall-clock medians; every timed run is preceded by one untimed warm-up run
+unless stated otherwise, so byte-compilation and a cold page cache are not counted):
+
+1. ``envscan check`` as a whole process (``python -m envscan.cli check -C ROOT``), N runs, on the
+   repository itself (1x) and on synthetic scans k times its size that this script generates from
+   the repository's own chapters (every chapter replicated k times under new names, section ids and
+   ``@sec-`` cross-references suffixed per copy, nav extended; mkdocs.yml and bibliography/ copied).
+   Reported per KB of Markdown, with a least-squares fit t = a + b*KB to show the growth is linear.
+   Floors: interpreter start, importing envscan, pybtex parse of the .bib files, markdown-it
+   tokenize of all chapters (plain CommonMark, and envscan's own parser with its plugins).
+   Issue 2 targets: 1x <= 0.3 s, 10x <= 1.0 s, linear growth.
+2. Site build: ``envscan build EDITION --no-pdf -q --out TMP`` versus plain
+   ``python -m mkdocs build -q -f CFG -d TMP`` on the same assembled Markdown (the edition tree and
+   config are produced here with envscan.edition.assemble, envscan.site.write_tree and
+   envscan.site.edition_config, exactly as ``envscan build`` does before it calls MkDocs), with an
+   in-process breakdown of the envscan build (load, assemble, write, MkDocs, gate).
+   Issue 3: assembling + gating adds <= 25 %; issue 4: whole build <= 1.25x plain MkDocs.
+3. PDF: full build (with PDF) minus the --no-pdf build, and ``envscan.pdf.render_pdf`` timed
+   directly; peak memory (max RSS of the child process, from ``os.wait4``'s rusage, i.e. the same
+   accounting as ``resource.getrusage(RUSAGE_CHILDREN)`` but per child rather than a high-water mark
+   over all children) of a full build of all editions with PDF. Issue 4: PDF <= 15 s, peak <= 500 MB.
+4. Leak gate alone: ``Gate.scan_tree`` over the built site (without and with the PDF), with the
+   edition's own restricted passages, and with a synthetic restricted set (every 10th paragraph of
+   the source with its words reversed: same vocabulary, so the gate's prefilter cannot skip
+   anything, and no hits) for when the source has no restricted content of its own.
+
+Options: --quick (N=3, no PDF above 1x), --sizes 1,2,5,10, -n N, --build-runs N, --pdf-runs N,
+--no-pdf, --pdf-timeout S, --profile (cProfile of envscan.pipeline.check_project on the largest
+scan), --keep (keep the generated scans), --root, --edition, --results PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_ROOT = HERE.parent
+PY = sys.executable
+
+TARGETS = {
+    "check_1x_s": 0.3,
+    "check_10x_s": 1.0,
+    "build_ratio": 1.25,
+    "pdf_1x_s": 15.0,
+    "peak_rss_mb": 500.0,
+}
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+# --------------------------------------------------------------------------- set-up checks
+
+def require_deps() -> dict[str, str]:
+    """Import what the benchmark needs; a clear message (exit 2) instead of a traceback."""
+    missing = []
+    versions: dict[str, str] = {}
+    try:
+        import envscan  # noqa: F401
+        import envscan.cli  # noqa: F401
+        import envscan.edition  # noqa: F401
+        import envscan.gate  # noqa: F401
+        import envscan.pipeline  # noqa: F401
+        import envscan.project  # noqa: F401
+        import envscan.site  # noqa: F401
+
+        versions["envscan"] = getattr(envscan, "__version__", "?")
+        versions["envscan_path"] = str(Path(envscan.__file__).resolve().parent)
+    except Exception as exc:  # noqa: BLE001 - ImportError or a broken package mid-edit
+        missing.append(f"envscan ({type(exc).__name__}: {exc})")
+    for mod, dist in (("mkdocs", "mkdocs"), ("material", "mkdocs-material"), ("markdown_it", "markdown-it-py"),
+                      ("pybtex", "pybtex"), ("yaml", "pyyaml"), ("weasyprint", "weasyprint")):
+        try:
+            __import__(mod)
+            try:
+                from importlib.metadata import version
+
+                versions[dist] = version(dist)
+            except Exception:  # noqa: BLE001
+                versions[dist] = "?"
+        except Exception as exc:  # noqa: BLE001
+            if mod == "weasyprint":
+                versions[dist] = f"unusable ({type(exc).__name__})"
+            else:
+                missing.append(f"{mod} ({type(exc).__name__}: {exc})")
+    if missing:
+        sys.stderr.write(
+            "bench: cannot import " + "; ".join(missing) + "\n"
+            f"  envscan must be installed in this interpreter ({PY}):\n"
+            f"    make deps      (or: {PY} -m pip install -e {DEFAULT_ROOT})\n")
+        sys.exit(2)
+    return versions
+
+
+# --------------------------------------------------------------------------- timing helpers
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float  # user + system time of the child (and the grandchildren it waited for)
+    rc: int
+    maxrss_kb: int
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+
+
+#: environment of every timed child process; set in main() (see child_env)
+CHILD_ENV: dict | None = None
+
+
+def child_env(pycache: Path | None) -> dict:
+    """Children write and reuse bytecode, as on an ordinary machine (PYTHONDONTWRITEBYTECODE would make
+    every run recompile envscan's own modules), into a private cache so the source tree is untouched."""
+    env = dict(os.environ)
+    if pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    return env
+
+
+def run_proc(cmd: list[str], timeout: float | None = None, env: dict | None = None, cwd: str | None = None) -> Run:
+    """Run one child process; wall time, CPU time, exit code and that child's own max RSS (os.wait4)."""
+    env = env if env is not None else CHILD_ENV
+    with tempfile.TemporaryFile() as fo, tempfile.TemporaryFile() as fe:
+        killed = threading.Event()
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL, env=env, cwd=cwd,
+                             start_new_session=True)
+
+        def kill() -> None:
+            killed.set()
+            try:
+                os.killpg(p.pid, signal.SIGKILL)  # only the group this run started
+            except ProcessLookupError:
+                pass
+
+        timer = threading.Timer(timeout, kill) if timeout else None
+        if timer:
+            timer.start()
+        try:
+            _, status, ru = os.wait4(p.pid, 0)
+        finally:
+            if timer:
+                timer.cancel()
+        wall = time.perf_counter() - t0
+        rc = os.waitstatus_to_exitcode(status)
+        p.returncode = rc  # reaped by wait4 above
+        fo.seek(0)
+        fe.seek(0)
+        return Run(wall, ru.ru_utime + ru.ru_stime, rc, ru.ru_maxrss, fo.read().decode("utf-8", "replace"),
+                   fe.read().decode("utf-8", "replace"), killed.is_set())
+
+
+def stats(xs: list[float]) -> dict:
+    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "runs": xs}
+
+
+def _checked_run(label: str, c: list[str], ok_rc: tuple[int, ...]) -> Run:
+    r = run_proc(c)
+    if r.rc not in ok_rc:
+        lines = (r.stderr + r.stdout).strip().splitlines()
+        errs = [ln for ln in lines if "error[" in ln or "Error" in ln][:12]
+        tail = "\n".join(errs + lines[-3:])
+        raise BenchError(f"{label}: exit {r.rc} from {' '.join(c)}\n{tail}")
+    return r
+
+
+def _summary(runs: list[Run]) -> dict:
+    out = stats([r.wall for r in runs])
+    out["cpu_median"] = statistics.median(r.cpu for r in runs)
+    out["maxrss_mb"] = max(r.maxrss_kb for r in runs) / 1024
+    return out
+
+
+def proc_series(label: str, cmd: Callable[[int], list[str]] | list[str], n: int, warmup: int = 1,
+                ok_rc: tuple[int, ...] = (0,), after: Callable[[int], None] | None = None) -> dict:
+    """Median of n runs of a child process (after ``warmup`` untimed runs)."""
+    runs = []
+    for i in range(-warmup, n):
+        r = _checked_run(label, cmd(i) if callable(cmd) else cmd, ok_rc)
+        if i >= 0:
+            runs.append(r)
+        if after:
+            after(i)
+    return _summary(runs)
+
+
+def paired_series(label_a: str, cmd_a: Callable[[int], list[str]], after_a: Callable[[int], None],
+                  label_b: str, cmd_b: Callable[[int], list[str]], after_b: Callable[[int], None],
+                  n: int, warmup: int = 1) -> tuple[dict, dict]:
+    """Two commands timed alternately (A B A B ...), so that a change in machine load hits both alike."""
+    ra, rb = [], []
+    for i in range(-warmup, n):
+        a = _checked_run(label_a, cmd_a(i), (0,))
+        after_a(i)
+        b = _checked_run(label_b, cmd_b(i), (0,))
+        after_b(i)
+        if i >= 0:
+            ra.append(a)
+            rb.append(b)
+    return _summary(ra), _summary(rb)
+
+
+def fn_series(f: Callable[[], object], n: int, warmup: int = 1) -> dict:
+    """In process: wall (perf_counter) and CPU (process_time) medians; CPU is less sensitive to other load."""
+    for _ in range(warmup):
+        f()
+    xs, cs = [], []
+    for _ in range(n):
+        c0, t0 = time.process_time(), time.perf_counter()
+        f()
+        xs.append(time.perf_counter() - t0)
+        cs.append(time.process_time() - c0)
+    out = stats(xs)
+    out["cpu_median"] = statistics.median(cs)
+    return out
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- synthetic scans
+
+def _yaml_loader():
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def unknown(loader, suffix, node):  # keep !ENV / !!python/name: tags loadable
+        if isinstance(node, yaml.ScalarNode):
+            return loader.construct_scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node)
+        return loader.construct_mapping(node)
+
+    Loader.add_multi_constructor("", unknown)
+    return Loader
+
+
+def read_mkdocs(root: Path) -> tuple[str, dict]:
+    import yaml
+
+    text = (root / "mkdocs.yml").read_text(encoding="utf-8")
+    return text, yaml.load(text, Loader=_yaml_loader()) or {}
+
+
+def nav_files(nav) -> list[str]:
+    out: list[str] = []
+    for item in nav or []:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            for v in item.values():
+                if isinstance(v, str):
+                    out.append(v)
+                elif isinstance(v, list):
+                    out += nav_files(v)
+    return out
+
+
+def _copy_name(f: str, c: int) -> str:
+    stem, dot, ext = f.rpartition(".")
+    return f"{stem}-c{c}.{ext}" if dot else f"{f}-c{c}"
+
+
+def _copy_nav(nav, c: int):
+    out = []
+    for item in nav or []:
+        if isinstance(item, str):
+            out.append(_copy_name(item, c))
+        elif isinstance(item, dict):
+            d = {}
+            for k, v in item.items():
+                key = f"{k} (copy {c})"
+                d[key] = _copy_name(v, c) if isinstance(v, str) else _copy_nav(v, c) if isinstance(v, list) else v
+            out.append(d)
+    return out
+
+
+ID_DEF_RE = re.compile(r"\{#([A-Za-z][\w:-]*)")  # {#sec-x}, {#sec-x .unnumbered}, {#id key=v}
+
+
+def _replace_nav_block(text: str, nav) -> str:
+    import yaml
+
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, ln in enumerate(lines) if re.match(r"^nav\s*:", ln)), None)
+    new = yaml.safe_dump({"nav": nav}, allow_unicode=True, sort_keys=False, default_flow_style=False, width=1000)
+    if start is None:
+        return text + ("\n" if not text.endswith("\n") else "") + new
+    end = start + 1
+    while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t-#"):
+        end += 1
+    return "".join(lines[:start]) + new + ("\n" if end < len(lines) else "") + "".join(lines[end:])
+
+
+def make_scaled_scan(src: Path, dest: Path, k: int) -> Path:
+    """A scan k times the size of ``src``: every chapter replicated k times (copy 1 keeps its name)."""
+    cfg_text, raw = read_mkdocs(src)
+    docs_dir = raw.get("docs_dir", "docs")
+    nav = raw.get("nav") or []
+    files = nav_files(nav)
+    src_docs = src / docs_dir
+    texts = {f: (src_docs / f).read_text(encoding="utf-8") for f in files if (src_docs / f).is_file()}
+    ids = sorted({m.group(1) for t in texts.values() for m in ID_DEF_RE.finditer(t)}, key=len, reverse=True)
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(src_docs, dest / docs_dir, symlinks=True)  # copy 1 + any assets, as they are
+    if (src / "bibliography").is_dir():
+        shutil.copytree(src / "bibliography", dest / "bibliography", symlinks=True)
+    id_alt = "|".join(re.escape(i) for i in ids) or r"(?!)"
+    def_re = re.compile(r"\{#(" + id_alt + r")(?![\w:-])")
+    xref_re = re.compile(r"(?<![\w@])@(" + id_alt + r")(?![\w-])")
+    anchor_re = re.compile(r"\]\(([^)\s#]*)#(" + id_alt + r")(?![\w:-])")
+    link_re = re.compile(r"\]\(([^)\s#]+\.md)(?=[)#\s])")
+    new_nav = list(nav)
+    for c in range(2, k + 1):
+        sfx = f"-c{c}"
+        for f, t in texts.items():
+            t = def_re.sub(lambda m: "{#" + m.group(1) + sfx, t)
+            t = xref_re.sub(lambda m: "@" + m.group(1) + sfx, t)
+            t = anchor_re.sub(lambda m: f"]({m.group(1)}#{m.group(2)}{sfx}", t)
+            t = link_re.sub(lambda m: f"]({_copy_name(m.group(1), c)}" if m.group(1) in texts else m.group(0), t)
+            out = dest / docs_dir / _copy_name(f, c)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(t, encoding="utf-8")
+        new_nav += _copy_nav(nav, c)
+    (dest / "mkdocs.yml").write_text(_replace_nav_block(cfg_text, new_nav), encoding="utf-8")
+    return dest
+
+
+def markdown_bytes(root: Path) -> int:
+    _, raw = read_mkdocs(root)
+    docs = root / raw.get("docs_dir", "docs")
+    return sum((docs / f).stat().st_size for f in nav_files(raw.get("nav")) if (docs / f).is_file())
+
+
+# --------------------------------------------------------------------------- in-process envscan
+
+def load(root: Path):
+    from envscan.project import load_project
+    from envscan.resolve import resolve
+
+    project, diags = load_project(root)
+    if project is None:
+        raise BenchError(f"envscan could not load {root}: " + "; ".join(d.message for d in diags[:5]))
+    diags += resolve(project)
+    return project, diags
+
+
+def edition_of(project, name: str):
+    eds = project.config.editions
+    if name not in eds:
+        raise BenchError(f"no edition {name!r} in {project.root}/mkdocs.yml (have: {', '.join(eds)})")
+    return eds[name]
+
+
+def scan_stats(root: Path, edition: str) -> dict:
+    from envscan.diagnostics import ERROR
+    from envscan.edition import assemble
+
+    project, diags = load(root)
+    ae, d = assemble(project, edition_of(project, edition))
+    diags += d
+    return {
+        "markdown_kb": markdown_bytes(root) / 1024,
+        "chapters": len(project.chapters),
+        "notes": len(ae.notes),
+        "sources_in_bib": len(project.bib.entries),
+        "sources_cited": len(ae.references),
+        "sections": len(ae.sections),
+        "restricted_passages": len(ae.restricted),
+        "errors": sum(1 for x in diags if x.severity == ERROR),
+        "warnings": sum(1 for x in diags if x.severity != ERROR),
+    }
+
+
+def check_breakdown(root: Path, n: int) -> dict:
+    """check_project's stages, in process (mirrors envscan.pipeline.check_project)."""
+    from envscan.edition import assemble
+    from envscan.pipeline import check_project, source_leak_check
+    from envscan.project import load_project
+    from envscan.resolve import resolve
+
+    stages: dict[str, list[float]] = {"load_project (read+parse+bib)": [], "resolve": [],
+                                      "assemble (all editions)": [], "source_leak_check": [],
+                                      "check_project total": []}
+    clock = time.process_time  # CPU time of this (single-threaded) process: robust to other load
+    for i in range(n + 1):
+        t0 = clock()
+        project, _ = load_project(root)
+        t1 = clock()
+        resolve(project)
+        t2 = clock()
+        aes = [assemble(project, ed, render=False)[0] for ed in project.config.editions.values()]
+        t3 = clock()
+        for ae in aes:
+            source_leak_check(project, ae)
+        t4 = clock()
+        check_project(root)
+        t5 = clock()
+        if i:  # first pass is the warm-up
+            for key, v in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+                stages[key].append(v)
+    return {k: statistics.median(v) for k, v in stages.items()}
+
+
+def floors(root: Path, n: int) -> dict:
+    from markdown_it import MarkdownIt
+    from pybtex.database.input.bibtex import Parser
+
+    from envscan.mdparse import make_parser
+
+    _, raw = read_mkdocs(root)
+    docs = root / raw.get("docs_dir", "docs")
+    texts = [(docs / f).read_text(encoding="utf-8") for f in nav_files(raw.get("nav")) if (docs / f).is_file()]
+    bibs = [p.read_text(encoding="utf-8") for p in sorted((root / "bibliography").rglob("*.bib"))]
+    plain = MarkdownIt("commonmark")
+    ours = make_parser()
+
+    def bib() -> None:
+        for t in bibs:
+            Parser().parse_string(t)
+
+    return {
+        "pybtex parse (.bib)": fn_series(bib, n),
+        "markdown-it tokenize (commonmark)": fn_series(lambda: [plain.parse(t) for t in texts], n),
+        "envscan parser tokenize (markdown-it + plugins)": fn_series(lambda: [ours.parse(t) for t in texts], n),
+    }
+
+
+def prepare_mkdocs_tree(root: Path, edition: str, work: Path) -> tuple[Path, object, object]:
+    """The edition's Markdown tree + generated mkdocs.yml, exactly as envscan build hands them to MkDocs."""
+    import yaml
+
+    from envscan.edition import assemble
+    from envscan.site import _Dumper, edition_config, write_tree
+
+    project, _ = load(root)
+    ae, d = assemble(project, edition_of(project, edition))
+    if any(x.severity == "error" for x in d):
+        raise BenchError(f"assembling {edition} of {root} failed: {d[0].message}")
+    docs = write_tree(project, ae, work)
+    cfg = edition_config(project, ae, docs, work / "site")
+    cfg_file = work / "mkdocs.yml"
+    cfg_file.write_text(yaml.dump(cfg, Dumper=_Dumper, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return cfg_file, project, ae
+
+
+def build_breakdown(root: Path, edition: str, n: int) -> dict:
+    """envscan build's stages in process (mirrors pipeline.build_project + site.render_edition, no PDF)."""
+    import yaml
+
+    from envscan.edition import assemble
+    from envscan.gate import Gate
+    from envscan.pipeline import source_leak_check
+    from envscan.site import _Dumper, edition_config, run_mkdocs, write_tree
+
+    keys = ["load+resolve", "assemble", "source_leak_check", "write tree+config", "mkdocs (in process)",
+            "leak gate (scan_tree)"]
+    acc: dict[str, list[float]] = {k: [] for k in keys}
+    clock = time.process_time  # CPU time (MkDocs and the gate are single-threaded)
+    for i in range(n + 1):
+        work = Path(tempfile.mkdtemp(prefix="envscan-bench-bb-"))
+        try:
+            ts = [clock()]
+            project, _ = load(root)
+            ts.append(clock())
+            ae, _ = assemble(project, edition_of(project, edition))
+            ts.append(clock())
+            source_leak_check(project, ae)
+            ts.append(clock())
+            docs = write_tree(project, ae, work)
+            cfg = edition_config(project, ae, docs, work / "site")
+            (work / "mkdocs.yml").write_text(yaml.dump(cfg, Dumper=_Dumper, sort_keys=False, allow_unicode=True),
+                                             encoding="utf-8")
+            ts.append(clock())
+            d = run_mkdocs(work / "mkdocs.yml")
+            if any(x.severity == "error" for x in d):
+                raise BenchError(f"MkDocs failed in process: {d[0].message}")
+            ts.append(clock())
+            Gate(ae.restricted, project.config.gate_allow).scan_tree(work / "site")
+            ts.append(clock())
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        if i:
+            for k, a, b in zip(keys, ts, ts[1:]):
+                acc[k].append(b - a)
+    return {k: statistics.median(v) for k, v in acc.items()}
+
+
+def synthetic_restricted(ae, every: int = 10) -> list:
+    """Every ``every``-th paragraph of the edition's Markdown with its words reversed (no hits)."""
+    from envscan.gate import Restricted
+
+    out = []
+    i = 0
+    for page in ae.pages:
+        for para in re.split(r"\n\s*\n", page.site_md):
+            words = re.findall(r"[A-Za-z][A-Za-z'’-]+", para)
+            if len(words) < 3:
+                continue
+            i += 1
+            if i % every:
+                continue
+            out.append(Restricted(f"S{len(out) + 1}", " ".join(reversed(words)), f"{page.name}:synthetic",
+                                  "TLP:AMBER"))
+    return out
+
+
+def gate_series(ae, allow, site: Path, n: int, warmup: int = 1) -> dict:
+    from envscan.gate import Gate
+
+    res = {}
+    own = Gate(ae.restricted, allow)
+    findings: list = []
+    res["own"] = fn_series(lambda: findings.append(len(own.scan_tree(site))), n, warmup)
+    res["own"]["findings"] = findings[-1]
+    res["own"]["passages"] = len(ae.restricted)
+    synth_r = synthetic_restricted(ae)
+    synth = Gate(synth_r, allow)
+    sfind: list = []
+    res["synthetic"] = fn_series(lambda: sfind.append(len(synth.scan_tree(site))), n, warmup)
+    res["synthetic"]["findings"] = sfind[-1]
+    res["synthetic"]["passages"] = len(synth_r)
+    files = sorted(p for p in site.rglob("*") if p.is_file())
+    res["files"] = len(files)
+    res["mb"] = sum(p.stat().st_size for p in files) / 2**20
+    per_file = []  # one pass, file by file (Gate.scan_bytes), to show where the gate's time goes
+    for f in files:
+        data = f.read_bytes()
+        t0 = time.process_time()
+        own.scan_bytes(data, f.relative_to(site).as_posix())
+        per_file.append((time.process_time() - t0, f.relative_to(site).as_posix(), len(data) / 1024))
+    per_file.sort(reverse=True)
+    res["slowest_files"] = [{"file": name, "s": t, "kb": kb} for t, name, kb in per_file[:6]]
+    return res
+
+
+def pdf_direct(root: Path, edition: str, n: int) -> dict:
+    """envscan.pdf.render_pdf in process, split into HTML assembly and WeasyPrint."""
+    from envscan.edition import assemble
+    from envscan import pdf as epdf
+
+    project, _ = load(root)
+    ae, _ = assemble(project, edition_of(project, edition))
+    work = Path(tempfile.mkdtemp(prefix="envscan-bench-pdf-"))
+    try:
+        html_t = fn_series(lambda: epdf.build_html(project, ae, 0), n, warmup=0)
+        errs: list = []
+        total = fn_series(lambda: errs.extend(epdf.render_pdf(project, ae, work / "x.pdf", 0)), n, warmup=0)
+        if errs:
+            raise BenchError(f"render_pdf: {errs[0].message}")
+        return {"build_html": html_t, "render_pdf": total, "pdf_kb": (work / "x.pdf").stat().st_size / 1024}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def profile_check(root: Path, top: int = 15) -> str:
+    from envscan.pipeline import check_project
+
+    check_project(root)  # warm imports/caches
+    prof = cProfile.Profile()
+    prof.enable()
+    check_project(root)
+    prof.disable()
+    s = io.StringIO()
+    ps = pstats.Stats(prof, stream=s)
+    ps.sort_stats("cumulative").print_stats(top)
+    s.write("\n--- by internal time ---\n")
+    ps.sort_stats("tottime").print_stats(top)
+    return s.getvalue()
+
+
+# --------------------------------------------------------------------------- the benchmark
+
+def envscan_cmd(*args: str) -> list[str]:
+    return [PY, "-m", "envscan.cli", *args]
+
+
+def linear_fit(xs: list[float], ys: list[float]) -> dict:
+    if len(xs) < 2:
+        return {}
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx else 0.0
+    a = my - b * mx
+    ss_tot = sum((y - my) ** 2 for y in ys)
+    ss_res = sum((y - (a + b * x)) ** 2 for x, y in zip(xs, ys))
+    return {"intercept_s": a, "ms_per_kb": b * 1000, "r2": 1 - ss_res / ss_tot if ss_tot else 1.0,
+            "max_rel_residual": max(abs(y - (a + b * x)) / y for x, y in zip(xs, ys))}
+
+
+def git_info(root: Path) -> dict:
+    env = dict(os.environ, GIT_OPTIONAL_LOCKS="0")  # read-only: never refresh the index
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=10, env=env).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, env=env).stdout.strip()
+        return {"head": head, "dirty": bool(dirty)}
+    except (OSError, subprocess.SubprocessError):
+        return {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="the scan's repository (default: this repo)")
+    ap.add_argument("--edition", default="public", help="edition for the build/PDF/gate figures (default: public)")
+    ap.add_argument("--sizes", default="1,2,5,10", help="scan sizes as multiples of the repo (default 1,2,5,10)")
+    ap.add_argument("--quick", action="store_true", help="N=3, fewer build/PDF runs, no PDF above 1x")
+    ap.add_argument("-n", type=int, default=None, help="runs per check/floor figure (default 7, --quick 3)")
+    ap.add_argument("--build-runs", type=int, default=None, help="runs per site-build figure (default 5, --quick 3)")
+    ap.add_argument("--pdf-runs", type=int, default=None, help="runs of the 1x build with PDF (default 3, --quick 1)")
+    ap.add_argument("--build-sizes", default=None,
+                    help="sizes for the build/PDF/gate figures (default: 1 and the largest of --sizes)")
+    ap.add_argument("--no-pdf", action="store_true", help="skip every PDF figure")
+    ap.add_argument("--pdf-timeout", type=float, default=150.0,
+                    help="above 1x, a build with PDF slower than this many seconds is killed and skipped")
+    ap.add_argument("--profile", action="store_true",
+                    help="cProfile envscan.pipeline.check_project on the largest scan (top 15)")
+    ap.add_argument("--keep", action="store_true", help="keep the generated scans and outputs")
+    ap.add_argument("--snapshot", action="store_true",
+                    help="copy ROOT/scripts/envscan first and benchmark that copy (in process and in every child), "
+                         "so edits made to the package during the run do not mix versions")
+    ap.add_argument("--env-bytecode", action="store_true",
+                    help="run children with the environment as it is (e.g. PYTHONDONTWRITEBYTECODE honoured) "
+                         "instead of a private bytecode cache in build/bench/pycache")
+    ap.add_argument("--results", type=Path, default=None, help="JSON output (default ROOT/build/bench/results.json)")
+    args = ap.parse_args(argv)
+
+    root = args.root.resolve()
+    snap = None
+    if args.snapshot:
+        pkg = root / "scripts" / "envscan"
+        if not pkg.is_dir():
+            ap.error(f"--snapshot: no package at {pkg}")
+        snap = Path(tempfile.mkdtemp(prefix="envscan-bench-snap-"))
+        shutil.copytree(pkg, snap / "envscan", ignore=shutil.ignore_patterns("__pycache__"))
+        sys.path.insert(0, str(snap))
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(snap), os.environ.get("PYTHONPATH")]))
+    versions = require_deps()
+    if not (root / "mkdocs.yml").is_file():
+        ap.error(f"{root} has no mkdocs.yml")
+    try:
+        sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
+    except ValueError:
+        ap.error("--sizes takes whole numbers, e.g. 1,2,5,10")
+    if not sizes or sizes[0] < 1:
+        ap.error("--sizes must be >= 1")
+    n = args.n or (3 if args.quick else 7)
+    nb = args.build_runs or (3 if args.quick else 5)
+    npdf = args.pdf_runs or (1 if args.quick else 3)
+    bsizes = sorted({int(s) for s in args.build_sizes.split(",")}) if args.build_sizes else sorted({sizes[0], sizes[-1]})
+    if snap is None and Path(versions.get("envscan_path", "")) != (root / "scripts" / "envscan").resolve():
+        log(f"note: envscan is imported from {versions.get('envscan_path')}, not from {root}/scripts/envscan")
+
+    global CHILD_ENV
+    CHILD_ENV = child_env(None if args.env_bytecode else root / "build" / "bench" / "pycache")
+    tmp = Path(tempfile.mkdtemp(prefix="envscan-bench-"))
+    results: dict = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
+                    "loadavg_start": os.getloadavg()},
+        "versions": versions, "git": git_info(root),
+        "settings": {"n": n, "build_runs": nb, "pdf_runs": npdf, "sizes": sizes, "build_sizes": bsizes,
+                     "edition": args.edition, "quick": args.quick, "snapshot": bool(snap),
+                     "child_bytecode": "environment" if args.env_bytecode else "private cache (build/bench/pycache)"},
+        "targets": TARGETS, "scans": {}, "floors": {}, "check": {}, "check_inprocess": {}, "build": {},
+        "build_inprocess": {}, "pdf": {}, "memory": {}, "gate": {},
+    }
+    try:
+        # ------------------------------------------------------------- scans
+        scans: dict[int, Path] = {}
+        for k in sorted(set(sizes) | set(bsizes)):
+            if k == 1:
+                scans[k] = root
+            else:
+                log(f"generating the {k}x scan")
+                scans[k] = make_scaled_scan(root, tmp / f"scan-{k}x", k)
+            st = scan_stats(scans[k], args.edition)
+            results["scans"][k] = st
+            if st["errors"]:
+                raise BenchError(f"the {k}x scan has {st['errors']} error(s) in envscan; its figures would time the "
+                                 "error path (run `envscan check -C " + str(scans[k]) + "`)")
+
+        # ------------------------------------------------------------- floors
+        log("floors")
+        results["floors"]["interpreter start (python -c pass)"] = proc_series("python -c pass", [PY, "-c", "pass"], n)
+        results["floors"]["import envscan.cli + pipeline"] = proc_series(
+            "import", [PY, "-c", "import envscan.cli, envscan.pipeline"], n)
+        for k in sizes:
+            results["floors"][k] = floors(scans[k], n)
+
+        # ------------------------------------------------------------- check
+        for k in sizes:
+            log(f"envscan check, {k}x ({n} runs)")
+            results["check"][k] = proc_series(f"check {k}x", envscan_cmd("check", "-C", str(scans[k])), n)
+            results["check"][k]["ms_per_kb"] = results["check"][k]["median"] * 1000 / results["scans"][k]["markdown_kb"]
+            results["check_inprocess"][k] = check_breakdown(scans[k], max(3, n // 2))
+        kbs = [results["scans"][k]["markdown_kb"] for k in sizes]
+        results["check_fit"] = linear_fit(kbs, [results["check"][k]["median"] for k in sizes])
+        results["check_fit_cpu"] = linear_fit(kbs, [results["check"][k]["cpu_median"] for k in sizes])
+
+        # ------------------------------------------------------------- site build vs mkdocs
+        outs = tmp / "out"
+        for k in bsizes:
+            log(f"site build, {k}x ({nb} runs each: envscan build --no-pdf, plain mkdocs build)")
+            keep_site = tmp / f"site-{k}x-nopdf"
+
+            def es_cmd(i: int, k=k) -> list[str]:
+                return envscan_cmd("build", args.edition, "--no-pdf", "-q", "--out", str(outs / f"e{k}-{i}"),
+                                   "-C", str(scans[k]))
+
+            def es_after(i: int, k=k, keep_site=keep_site) -> None:
+                d = outs / f"e{k}-{i}"
+                if i == nb - 1:
+                    shutil.move(str(d / args.edition), keep_site)
+                shutil.rmtree(d, ignore_errors=True)
+
+            work = tmp / f"mk-{k}x"
+            cfg_file, project, ae = prepare_mkdocs_tree(scans[k], args.edition, work)
+
+            def mk_cmd(i: int, k=k, cfg_file=cfg_file) -> list[str]:
+                return [PY, "-m", "mkdocs", "build", "-q", "-f", str(cfg_file), "-d", str(outs / f"m{k}-{i}")]
+
+            def mk_after(i: int, k=k) -> None:
+                d = outs / f"m{k}-{i}"
+                if i == nb - 1:
+                    shutil.move(str(d), tmp / f"mkdocs-site-{k}x")
+                shutil.rmtree(d, ignore_errors=True)
+
+            es, mk = paired_series(f"envscan build {k}x", es_cmd, es_after, f"mkdocs build {k}x", mk_cmd, mk_after, nb)
+            ours = {p.relative_to(keep_site).as_posix() for p in keep_site.rglob("*") if p.is_file()}
+            theirs = {p.relative_to(tmp / f"mkdocs-site-{k}x").as_posix()
+                      for p in (tmp / f"mkdocs-site-{k}x").rglob("*") if p.is_file()}
+            results["build"][k] = {
+                "envscan_nopdf": es, "mkdocs": mk, "ratio": es["median"] / mk["median"],
+                "same_files": ours == theirs,
+                "only_envscan": sorted(ours - theirs)[:10], "only_mkdocs": sorted(theirs - ours)[:10],
+            }
+            results["build_inprocess"][k] = build_breakdown(scans[k], args.edition, max(2, nb // 2))
+
+            log(f"leak gate, {k}x")
+            results["gate"][k] = {"site": gate_series(ae, project.config.gate_allow, keep_site, n)}
+
+        # ------------------------------------------------------------- PDF + memory
+        if not args.no_pdf:
+            # compile/cache WeasyPrint & co. once, untimed (the --no-pdf runs never imported them)
+            run_proc([PY, "-c", "import weasyprint, pypdf, envscan.pdf"])
+            for k in bsizes:
+                if k > 1 and args.quick:
+                    results["pdf"][k] = {"skipped": "--quick"}
+                    continue
+                runs_k = npdf if k == 1 else 1
+                timeout = None if k == 1 else args.pdf_timeout
+                log(f"build with PDF, {k}x ({runs_k} run(s){', timeout %.0f s' % timeout if timeout else ''})")
+                pruns, skipped = [], None
+                for i in range(runs_k):
+                    d = outs / f"p{k}-{i}"
+                    r = run_proc(envscan_cmd("build", args.edition, "-q", "--out", str(d), "-C", str(scans[k])),
+                                 timeout=timeout)
+                    if r.timed_out:
+                        skipped = f"build with PDF took > {timeout:.0f} s; killed"
+                        shutil.rmtree(d, ignore_errors=True)
+                        break
+                    if r.rc != 0:
+                        raise BenchError(f"envscan build (PDF) {k}x: exit {r.rc}\n{r.stderr[-2000:]}")
+                    pruns.append(r)
+                    if i == runs_k - 1:
+                        shutil.move(str(d / args.edition), tmp / f"site-{k}x-pdf")
+                    shutil.rmtree(d, ignore_errors=True)
+                if skipped:
+                    results["pdf"][k] = {"skipped": skipped}
+                    continue
+                full = _summary(pruns)
+                nopdf = results["build"][k]["envscan_nopdf"]["median"]
+                results["pdf"][k] = {"full_build": full, "pdf_time": full["median"] - nopdf}
+                if k == 1:
+                    results["pdf"][k]["direct"] = pdf_direct(scans[k], args.edition, 1)
+                site_pdf = tmp / f"site-{k}x-pdf"
+                project, _ = load(scans[k])
+                from envscan.edition import assemble
+
+                ae, _ = assemble(project, edition_of(project, args.edition))
+                results["gate"][k]["site+pdf"] = gate_series(ae, project.config.gate_allow, site_pdf,
+                                                             max(3, n // 2) if k == 1 else 1, 1 if k == 1 else 0)
+
+                log(f"full build, all editions with PDF, {k}x (peak memory)")
+                d = outs / f"all{k}"
+                r = run_proc(envscan_cmd("build", "-q", "--out", str(d), "-C", str(scans[k])),
+                             timeout=None if k == 1 else 2 * args.pdf_timeout)
+                shutil.rmtree(d, ignore_errors=True)
+                if r.timed_out:
+                    results["memory"][k] = {"skipped": f"> {2 * args.pdf_timeout:.0f} s"}
+                elif r.rc != 0:
+                    raise BenchError(f"envscan build (all editions) {k}x: exit {r.rc}\n{r.stderr[-2000:]}")
+                else:
+                    results["memory"][k] = {"wall": r.wall, "cpu": r.cpu, "maxrss_mb": r.maxrss_kb / 1024}
+
+        if args.profile:
+            k = sizes[-1]
+            log(f"cProfile of check_project, {k}x")
+            results["profile_check"] = {"size": k, "text": profile_check(scans[k])}
+    except BenchError as exc:
+        log(f"FAILED: {exc}")
+        results["error"] = str(exc)
+        write_results(results, args, root)
+        return 1
+    finally:
+        if args.keep:
+            log(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if snap is not None:
+            shutil.rmtree(snap, ignore_errors=True)
+
+    results["machine"]["loadavg_end"] = os.getloadavg()
+    write_results(results, args, root)
+    print(report(results))
+    if "profile_check" in results:
+        print(f"\n## cProfile: envscan.pipeline.check_project, {results['profile_check']['size']}x scan\n")
+        print(results["profile_check"]["text"])
+    return 0
+
+
+def write_results(results: dict, args, root: Path) -> None:
+    path = args.results or (root / "build" / "bench" / "results.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    log(f"results written to {path}")
+
+
+# --------------------------------------------------------------------------- table
+
+def _s(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3f}"
+
+
+def _verdict(value: float | None, limit: float) -> str:
+    if value is None:
+        return ""
+    return "ok" if value <= limit else "OVER"
+
+
+def report(r: dict) -> str:
+    L: list[str] = []
+    sc = r["scans"]
+    L.append(f"envscan benchmark — {r['when']} — Python {r['machine']['python']}, {r['machine']['cpus']} CPU(s), "
+             f"git {r['git'].get('head', '?')}{' (dirty)' if r['git'].get('dirty') else ''}")
+    st = r["settings"]
+    L.append(f"medians of N={st['n']} (check, floors, gate), {st['build_runs']} (site builds), "
+             f"{st['pdf_runs']} (1x build with PDF); seconds unless stated; 'cpu' = user+sys of the child")
+    la0, la1 = r["machine"].get("loadavg_start"), r["machine"].get("loadavg_end")
+    if la0:
+        L.append(f"load average at start {la0[0]:.2f}" + (f", at end {la1[0]:.2f}" if la1 else "")
+                 + f" (on {r['machine']['cpus']} CPUs: other work on the machine inflates wall times)")
+    L.append("")
+    L.append("## Scans")
+    L.append(f"{'size':>5} {'MD KB':>8} {'chapters':>8} {'notes':>6} {'bib':>5} {'cited':>5} {'sections':>8} "
+             f"{'restricted':>10} {'warnings':>8}")
+    for k, s in sc.items():
+        L.append(f"{str(k) + 'x':>5} {s['markdown_kb']:>8.1f} {s['chapters']:>8} {s['notes']:>6} "
+                 f"{s['sources_in_bib']:>5} {s['sources_cited']:>5} {s['sections']:>8} {s['restricted_passages']:>10} "
+                 f"{s['warnings']:>8}")
+    L.append("")
+    L.append("## Floors")
+    for name in ("interpreter start (python -c pass)", "import envscan.cli + pipeline"):
+        f = r["floors"][name]
+        L.append(f"  {name:<50} {_s(f['median'])}   (cpu {_s(f['cpu_median'])}, max RSS {f['maxrss_mb']:.0f} MB)")
+    for k in st["sizes"]:
+        for name, f in r["floors"][k].items():
+            L.append(f"  {name + f' [{k}x]':<52} {_s(f['median'])}   (cpu {_s(f['cpu_median'])})")
+    L.append("")
+    L.append("## envscan check (whole process)")
+    L.append(f"{'size':>5} {'median':>8} {'min':>8} {'max':>8} {'cpu':>8} {'ms/KB':>7} {'RSS MB':>7}  target")
+    for k in st["sizes"]:
+        c = r["check"][k]
+        tgt = {1: TARGETS["check_1x_s"], 10: TARGETS["check_10x_s"]}.get(k)
+        L.append(f"{str(k) + 'x':>5} {_s(c['median']):>8} {_s(c['min']):>8} {_s(c['max']):>8} {_s(c['cpu_median']):>8} {c['ms_per_kb']:>7.2f} "
+                 f"{c['maxrss_mb']:>7.0f}  " + (f"≤ {tgt} s {_verdict(c['median'], tgt)}" if tgt else ""))
+    for what, key in (("wall", "check_fit"), ("cpu ", "check_fit_cpu")):
+        fit = r.get(key) or {}
+        if fit:
+            L.append(f"  linear fit ({what}): t = {fit['intercept_s']:.3f} s + {fit['ms_per_kb']:.3f} ms/KB × KB "
+                     f"(R² {fit['r2']:.4f}, worst residual {fit['max_rel_residual'] * 100:.1f} %)")
+    L.append("  in process (check_project stages, CPU seconds, median):")
+    for k in st["sizes"]:
+        ci = r["check_inprocess"][k]
+        L.append(f"    {str(k) + 'x':>4}  " + ", ".join(f"{name} {_s(v)}" for name, v in ci.items()))
+    L.append("")
+    L.append(f"## Site build, edition '{st['edition']}' (whole process): envscan build --no-pdf vs plain mkdocs build")
+    L.append(f"{'size':>5} {'envscan':>8} {'mkdocs':>8} {'ratio':>6} {'cpu es':>8} {'cpu mk':>8} {'cpu ratio':>9} "
+             f"{'RSS MB':>7}  target ≤ {TARGETS['build_ratio']}×")
+    for k, b in r["build"].items():
+        e, m = b["envscan_nopdf"], b["mkdocs"]
+        L.append(f"{str(k) + 'x':>5} {_s(e['median']):>8} {_s(m['median']):>8} "
+                 f"{b['ratio']:>6.2f} {_s(e['cpu_median']):>8} {_s(m['cpu_median']):>8} "
+                 f"{e['cpu_median'] / m['cpu_median']:>9.2f} {e['maxrss_mb']:>7.0f}  {_verdict(b['ratio'], TARGETS['build_ratio'])}"
+                 + ("" if b["same_files"] else f"  (file sets differ: +{b['only_envscan']} -{b['only_mkdocs']})"))
+    L.append("  in process (envscan build stages, CPU seconds, median):")
+    for k, bi in r["build_inprocess"].items():
+        L.append(f"    {str(k) + 'x':>4}  " + ", ".join(f"{name} {_s(v)}" for name, v in bi.items()))
+    L.append("")
+    if r["pdf"]:
+        L.append(f"## PDF, edition '{st['edition']}'")
+        for k, p in r["pdf"].items():
+            if "skipped" in p:
+                L.append(f"  {k}x: skipped ({p['skipped']})")
+                continue
+            d = p.get("direct")
+            L.append(f"  {k}x: build with PDF {_s(p['full_build']['median'])} − without {_s(r['build'][k]['envscan_nopdf']['median'])}"
+                     f" = PDF {_s(p['pdf_time'])}  (target ≤ {TARGETS['pdf_1x_s']} s at 1x: "
+                     f"{_verdict(p['pdf_time'], TARGETS['pdf_1x_s']) if k == 1 else 'n/a'}); "
+                     f"cpu of the build {_s(p['full_build']['cpu_median'])}; "
+                     f"child max RSS {p['full_build']['maxrss_mb']:.0f} MB")
+            if d:
+                L.append(f"      render_pdf in process {_s(d['render_pdf']['median'])} (cpu {_s(d['render_pdf']['cpu_median'])}) "
+                         f"(of which build_html {_s(d['build_html']['median'])}), PDF {d['pdf_kb']:.0f} KB")
+        for k, m in r["memory"].items():
+            if "skipped" in m:
+                L.append(f"  {k}x full build, all editions with PDF: skipped ({m['skipped']})")
+            else:
+                L.append(f"  {k}x full build, all editions with PDF: {_s(m['wall'])} s (cpu {_s(m['cpu'])}), peak RSS {m['maxrss_mb']:.0f} MB "
+                         f"(target ≤ {TARGETS['peak_rss_mb']:.0f} MB: {_verdict(m['maxrss_mb'], TARGETS['peak_rss_mb'])})")
+        L.append("")
+    L.append("## Leak gate alone (Gate.scan_tree on the built site)")
+    for k, g in r["gate"].items():
+        for what, gg in g.items():
+            L.append(f"  {str(k) + 'x':>4} {what:<9} {gg['files']:>4} files {gg['mb']:6.1f} MB: "
+                     f"own passages ({gg['own']['passages']}) {_s(gg['own']['median'])} (cpu {_s(gg['own']['cpu_median'])}), "
+                     f"synthetic ({gg['synthetic']['passages']}) {_s(gg['synthetic']['median'])} (cpu {_s(gg['synthetic']['cpu_median'])})"
+                     f"  [findings {gg['own']['findings']}/{gg['synthetic']['findings']}]")
+            L.append("         slowest files (cpu): " + ", ".join(f"{x['file']} {x['s']:.3f} ({x['kb']:.0f} KB)"
+                                                     for x in gg["slowest_files"][:4]))
+    return "\n".join(L)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
