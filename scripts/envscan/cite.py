@@ -177,15 +177,36 @@ def md_escape(s: str) -> str:
 
 # --------------------------------------------------------------------------- references
 
-def format_reference_html(st: Styler, key: str) -> str:
-    """One reference-list entry as HTML, formatted by pybtex's plain style (lenient)."""
+def entry_fingerprint(key: str, e: Entry) -> str:
+    """A stable digest of everything that shapes an entry's formatted text."""
+    import hashlib
+
+    parts = [STYLE_ID, key, e.type]
+    parts += [f"{k}={v}" for k, v in sorted(e.fields.items())]
+    parts += [f"{role}={'|'.join(str(p) for p in people)}" for role, people in sorted(e.persons.items())]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+STYLE_ID = "pybtex-plain-html-1"
+
+
+def format_reference_html(st: Styler, key: str, cache: dict[str, str] | None = None) -> str:
+    """One reference-list entry as HTML, formatted by pybtex's plain style (lenient).
+
+    ``cache`` (fingerprint -> formatted HTML) lets a build reuse the formatting of unchanged
+    entries: pybtex's template engine is the slowest part of assembling an edition."""
     e = st.bib.entries[key]
     author, year = st.label(key)
-    try:
-        style, backend = _style()
-        text = style.format_entry(key, e).text.render(backend)
-    except Exception:  # noqa: BLE001 - incomplete records still get listed
-        text = _fallback(e)
+    fp = entry_fingerprint(key, e) if cache is not None else ""
+    text = cache.get(fp) if cache is not None else None
+    if text is None:
+        try:
+            style, backend = _style()
+            text = style.format_entry(key, e).text.render(backend)
+        except Exception:  # noqa: BLE001 - incomplete records still get listed
+            text = _fallback(e)
+        if cache is not None:
+            cache[fp] = text
     return f"<strong>{html.escape(author)} ({html.escape(year)})</strong> {text}"
 
 

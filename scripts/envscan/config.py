@@ -34,7 +34,7 @@ class _Tagged:
         return f"{self.tag} {self.value!r}"
 
 
-class TolerantLoader(yaml.SafeLoader):
+class TolerantLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """Safe loader that keeps MkDocs' ``!!python/name:`` and ``!ENV`` tags as opaque values."""
 
 
@@ -49,6 +49,13 @@ def _construct_unknown(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) ->
 
 
 TolerantLoader.add_multi_constructor("", _construct_unknown)
+
+
+class _PyTolerantLoader(yaml.SafeLoader):
+    pass
+
+
+_PyTolerantLoader.add_multi_constructor("", _construct_unknown)
 
 
 def tagged_representer(dumper: yaml.Dumper, data: _Tagged) -> yaml.Node:
@@ -154,6 +161,10 @@ def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, lis
         node = yaml.compose(text, Loader=TolerantLoader)
         raw = yaml.load(text, Loader=TolerantLoader) if node is not None else {}
     except yaml.YAMLError as exc:
+        try:
+            yaml.compose(text, Loader=_PyTolerantLoader)
+        except yaml.YAMLError as py_exc:  # the pure-Python parser's wording, for stable messages
+            exc = py_exc
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         return None, [error("E-CONFIG-YAML", f"invalid YAML: {getattr(exc, 'problem', exc)}", path, line, col)]

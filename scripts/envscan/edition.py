@@ -159,8 +159,8 @@ def page_url(name: str, mode: str) -> str:
     return name[:-3] + ".html"
 
 
-def assemble(project: Project, ed: Edition, render: bool = True,
-             with_pdf: bool = True) -> tuple[AssembledEdition, list[Diagnostic]]:
+def assemble(project: Project, ed: Edition, render: bool = True, with_pdf: bool = True,
+             ref_cache: dict[str, str] | None = None) -> tuple[AssembledEdition, list[Diagnostic]]:
     """``render=False`` (for ``check``) skips HTML rendering of notes and references."""
     cfg = project.config
     vis = _Vis(project, ed)
@@ -590,7 +590,7 @@ def assemble(project: Project, ed: Edition, render: bool = True,
                 parts.append("in the text at " + ", ".join(
                     f'<a href="{page_url(pg, "html")}#{a}">{html.escape(lbl)}</a>' for pg, a, lbl in text_backlinks[k]))
             back_html = f' <span class="envscan-backrefs">{"; ".join(parts)}.</span>' if parts else ""
-            entry_html = format_reference_html(styler, k) if render else k
+            entry_html = format_reference_html(styler, k, ref_cache) if render else k
             rows.append(f'<li id="ref-{k}">{entry_html}{back_html}</li>')
         ref_marking = cfg.scheme.lowest
         for k in references:

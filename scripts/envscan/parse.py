@@ -116,12 +116,25 @@ def _abs(lmap: list[tuple[int, int]], pos: int) -> int:
     return a + (pos - c)
 
 
+_YAML = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: same results, faster
+
+
+def _python_yaml_error(text: str, exc: Exception) -> Exception:
+    """The pure-Python parser's wording of a YAML error (libyaml's differs), for stable messages."""
+    try:
+        yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as py_exc:
+        return py_exc
+    return exc
+
+
 def parse_front_matter(ctx: _Ctx, tok) -> tuple[dict, list]:
     content = tok.meta.get("content", tok.content) if tok.meta else tok.content
     base_line = (tok.map[0] if tok.map else 0) + 1  # line of content start (0-based)
     try:
-        data = yaml.safe_load(content) if content.strip() else {}
+        data = yaml.load(content, Loader=_YAML) if content.strip() else {}
     except yaml.YAMLError as exc:
+        exc = _python_yaml_error(content, exc)
         mark = getattr(exc, "problem_mark", None)
         ln = base_line + (mark.line if mark else 0)
         ctx.diags.append(error("E-FRONT-YAML", f"malformed front matter: {getattr(exc, 'problem', exc)}", ctx.path,
@@ -133,7 +146,7 @@ def parse_front_matter(ctx: _Ctx, tok) -> tuple[dict, list]:
     # key lines (from the YAML nodes), and keys given twice: YAML keeps the last silently,
     # which for 'marking' would fail open
     key_lines: dict[str, int] = {}
-    node = yaml.compose(content, Loader=yaml.SafeLoader)
+    node = yaml.compose(content, Loader=_YAML)
     for knode, _ in node.value if isinstance(node, yaml.MappingNode) else []:
         key = str(knode.value) if isinstance(knode, yaml.ScalarNode) else str(knode)
         ln = base_line + knode.start_mark.line + 1

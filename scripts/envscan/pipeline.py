@@ -88,6 +88,24 @@ def source_date_epoch(root: Path) -> int:
     return 0
 
 
+def _load_cache(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_cache(path: Path, cache: dict[str, str]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(dict(sorted(cache.items())), ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+
+
 @contextmanager
 def _progress(quiet: bool):
     if quiet:
@@ -125,14 +143,19 @@ def build_project(root: Path, editions: list[str] | None = None, pdf: bool = Tru
     epoch = source_date_epoch(root)
     with _progress(quiet) as step:
         assembled = []
+        cache_file = root / "build" / "cache" / "references.json"
+        ref_cache = _load_cache(cache_file)
+        n_cached = len(ref_cache)
         for ed in eds:
             step(f"assembling {ed.name}")
-            ae, d = assemble(project, ed, with_pdf=pdf)
+            ae, d = assemble(project, ed, with_pdf=pdf, ref_cache=ref_cache)
             d += source_leak_check(project, ae) if not has_errors(d) else []
             diags += d
             assembled.append(ae)
         if has_errors(diags):
             return diags, False
+        if len(ref_cache) != n_cached:
+            _save_cache(cache_file, ref_cache)
         for ae in assembled:
             d = render_edition(project, ae, out, epoch, pdf=pdf and project.config.pdf_enabled and ae.edition.pdf,
                                step=step)

@@ -253,7 +253,7 @@ def render_edition(project: Project, ae: AssembledEdition, out: Path, epoch: int
             if any(x.severity == "error" for x in d):
                 return diags
         step(f"leak gate {name}")
-        gate = Gate(ae.restricted, project.config.gate_allow)
+        gate = Gate(ae.restricted, project.config.gate_allow, trusted_roots=theme_roots())
         findings = gate.scan_tree(site)
         for f in findings:
             what = (f"restricted passage {f.restricted_id} from {f.origin} found in output {f.location} ({f.kind})"
@@ -275,6 +275,21 @@ def render_edition(project: Project, ae: AssembledEdition, out: Path, epoch: int
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return diags
+
+
+def theme_roots() -> list[Path]:
+    """Folders whose static files MkDocs copies verbatim into a site (theme, search assets)."""
+    roots = []
+    try:
+        import material
+
+        roots.append(Path(material.__file__).parent / "templates")
+    except ImportError:
+        pass
+    import mkdocs
+
+    roots.append(Path(mkdocs.__file__).parent / "contrib" / "search" / "templates")
+    return [r for r in roots if r.is_dir()]
 
 
 def pdf_name(project: Project, ae: AssembledEdition) -> str:
