@@ -7,6 +7,7 @@ Ibid., the reference list, abbreviations, navigation) is computed on what is lef
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 from functools import lru_cache
@@ -26,7 +27,7 @@ GAP_CLASS = ' class="envscan-gap"'
 ASSET_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
 
 
-@dataclass
+@dataclass(eq=False)
 class Note:
     number: int
     page: str  # docs-relative page name
@@ -122,10 +123,21 @@ def _note_md() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 
 
-def apply_edits(text: str, edits: list[tuple[int, int, str]], lo: int, hi: int) -> str:
+def sort_edits(edits: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Edits in application order: by start, the longest first; insertions keep their order."""
+    return sorted(edits, key=lambda e: (e[0], -(e[1] - e[0])))
+
+
+def apply_edits(text: str, edits: list[tuple[int, int, str]], lo: int, hi: int, presorted: bool = False) -> str:
     """Apply (start, end, replacement) edits inside [lo, hi). An edit inside a deleted or
-    replaced range is dropped; insertions (start == end) keep their order."""
-    sel = sorted((e for e in edits if lo <= e[0] and e[1] <= hi), key=lambda e: (e[0], -(e[1] - e[0])))
+    replaced range is dropped; insertions (start == end) keep their order. With
+    ``presorted`` the edits come from ``sort_edits`` and are selected by bisection."""
+    if presorted:
+        i = bisect.bisect_left(edits, lo, key=lambda e: e[0])
+        j = bisect.bisect_left(edits, hi + 1, key=lambda e: e[0])
+        sel = [e for e in edits[i:j] if e[1] <= hi]
+    else:
+        sel = sort_edits([e for e in edits if lo <= e[0] and e[1] <= hi])
     out = []
     pos = lo
     for s, e, rep in sel:
@@ -302,11 +314,13 @@ def assemble(project: Project, ed: Edition, render: bool = True, with_pdf: bool 
                 if dn is not None and not vis.visible(dn.region):
                     d(ch, "E-ED-FN-FILTERED", f"footnote [^{n.data['label']}] is shown but its definition is filtered "
                       "out of this edition", n.start, "mark the reference like its definition")
+        referenced = {n.data["label"] for n in ch.nodes if n.kind == "fnref"}
+        shown = {n.data["label"] for n in ch.nodes if n.kind == "fnref" and node_visible(ch, n)}
         for lab, dn in defs.items():
             if dn.data.get("inline") or not vis.visible(dn.region):
                 continue
-            if not any(n.kind == "fnref" and n.data["label"] == lab and node_visible(ch, n) for n in ch.nodes):
-                if any(n.kind == "fnref" and n.data["label"] == lab for n in ch.nodes):
+            if lab not in shown:
+                if lab in referenced:
                     d(ch, "E-ED-FN-ORPHAN", f"footnote [^{lab}] is shown but every reference to it is filtered out",
                       dn.start, "mark the definition like its reference (put it in the same marked block)")
 
@@ -441,6 +455,9 @@ def assemble(project: Project, ed: Edition, render: bool = True, with_pdf: bool 
         return f"[{md_escape(label)}]({page_url(tch.name, mode)}#{xid})"
 
     # ---------------------------------------------------------------- edits -> pages
+    notes_by_page: dict[str, list[Note]] = {}
+    for nt in notes:
+        notes_by_page.setdefault(nt.page, []).append(nt)
     pages: list[Page] = []
     abbr_used: dict[str, str] = {}
     for ch in chapters:
@@ -486,18 +503,22 @@ def assemble(project: Project, ed: Edition, render: bool = True, with_pdf: bool 
                     edits_common.append((eol, eol, " " + attr_md))
         # front matter
         edits_common.append((0, ch.front_end, ""))
-        deleted = [(a, b) for a, b, rep in edits_common if not rep and b - a > 0]
-        visible_text = "\n".join(t for a, b, t in ch.texts
-                                 if not any(x <= a and b <= y for x, y in deleted) and a >= ch.front_end)
+        deleted = _merge([(a, b) for a, b, rep in edits_common if not rep and b - a > 0])
+        starts = [x for x, _ in deleted]
+
+        def shown_run(a: int, b: int) -> bool:
+            i = bisect.bisect_right(starts, a) - 1
+            return a >= ch.front_end and not (i >= 0 and b <= deleted[i][1])
+
+        visible_text = "\n".join(t for a, b, t in ch.texts if shown_run(a, b))
 
         out = {}
         for mode in (("md", "pdf") if render else ("md",)):
             edits = list(edits_common)
             note_html: dict[int, str] = {}
             # both modes render the same sequence of cite positions
-            for nt, p in zip(notes, positions):
-                if nt.page == ch.name:
-                    pos_iter[nt.number] = iter(p)
+            for nt in notes_by_page.get(ch.name, []):
+                pos_iter[nt.number] = iter(positions[nt.number - 1])
             for n in ch.nodes:
                 if not node_visible(ch, n):
                     continue
@@ -514,9 +535,8 @@ def assemble(project: Project, ed: Edition, render: bool = True, with_pdf: bool 
                 elif n.kind == "fndef" and not n.data.get("inline"):
                     edits.append((n.start, n.end, ""))
             # note contents (after their inner edits)
-            for key, nt in note_of.items():
-                if key[0] != ch.path:
-                    continue
+            sorted_edits = sort_edits(edits)
+            for nt in notes_by_page.get(ch.name, []):
                 if nt.number in note_html:
                     continue
                 if nt.gap:
@@ -528,7 +548,7 @@ def assemble(project: Project, ed: Edition, render: bool = True, with_pdf: bool 
                 else:
                     dn = defs_by_ch[ch.path][nt.label]
                     cs, ce = dn.data["content"]
-                    body_md = _dedent_note(apply_edits(ch.text, edits, cs, ce))
+                    body_md = _dedent_note(apply_edits(ch.text, sorted_edits, cs, ce, presorted=True))
                 html_body = _note_md().render(body_md).strip() if render else body_md
                 note_html[nt.number] = html_body
                 if mode == "md":
@@ -552,7 +572,7 @@ def assemble(project: Project, ed: Edition, render: bool = True, with_pdf: bool 
             body = re.sub(r"\n{3,}", "\n\n", body)
             out[mode] = body
             if mode == "md":
-                page_notes = [nt for nt in notes if nt.page == ch.name]
+                page_notes = notes_by_page.get(ch.name, [])
                 if page_notes:
                     items = "\n".join(
                         f'<li id="fn:{nt.number}" value="{nt.number}"{GAP_CLASS if nt.gap else ""}>'
@@ -631,6 +651,16 @@ def _cover(cfg, ed: Edition, marking: str, with_pdf: bool) -> str:
         rows.append(f'<p class="cover-pdf"><a href="{pdf_filename(rep.title, ed.name)}" download>'
                     f'Download the PDF of this edition</a></p>')
     return '<div class="envscan-cover">\n' + "\n".join(rows) + "\n</div>"
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(ranges):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 def _plain_heading(h: Node) -> str:
