@@ -513,9 +513,11 @@ def assemble(project: Project, ed: Edition, render: bool = True, with_pdf: bool 
         visible_text = "\n".join(t for a, b, t in ch.texts if shown_run(a, b))
 
         out = {}
+        # notes are rendered once (site links); the PDF reuses them, its writer turning page
+        # links into in-document anchors
+        note_html: dict[int, str] = {}
         for mode in (("md", "pdf") if render else ("md",)):
             edits = list(edits_common)
-            note_html: dict[int, str] = {}
             # both modes render the same sequence of cite positions
             for nt in notes_by_page.get(ch.name, []):
                 pos_iter[nt.number] = iter(positions[nt.number - 1])
