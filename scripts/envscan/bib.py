@@ -124,7 +124,7 @@ def _check_braces(text: str, path: str) -> list[Diagnostic]:
     closed_at: tuple[str, int] | None = None  # entry last closed, for a stray field after it
     reported_stray = False
     ln, line_start = 1, 0
-    pos, n = 0, len(text)
+    pos = 0
 
     def unclosed() -> None:
         out.append(error("E-BIB-SYNTAX", f"BibTeX: the value of {field[0]!r} (line {field[1]}) in entry "

@@ -17,7 +17,7 @@ from markdown_it import MarkdownIt
 
 from .cite import CiteItem, Styler, format_reference_html, ibid_positions, md_escape, render_item, sort_key
 from .config import Edition
-from .diagnostics import Diagnostic, error
+from .diagnostics import Diagnostic
 from .gate import Restricted
 from .model import Chapter, Node, Region
 from .project import Project

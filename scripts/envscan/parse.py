@@ -208,6 +208,7 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
     regions: list[Region] = [root]
     nodes: list[Node] = []
     texts: list[tuple[int, int, str]] = []
+    code_ranges: list[tuple[int, int]] = []  # code spans and blocks: their text is not syntax
 
     div_stack: list[tuple[Region, tuple]] = []  # (region, container path)
     containers: list[Any] = []
@@ -264,7 +265,6 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
             if t.type == "span_open":
                 attrs = dict(t.attrs or {})
                 ra = region_attrs(attrs, a_start, "span")
-                inner_text = ""
                 r = new_region(kind="span", start=a_start, end=a_end, line=ln, col=col, parent=reg,
                                marking=ra["marking"], editor=ra["editor"], gap=ra["gap"])
                 # delimiters: '[' and ']{...}'
@@ -289,6 +289,7 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
                 continue
             if t.type == "code_inline":
                 texts.append((a_start, a_end, t.content))
+                code_ranges.append((a_start, a_end))
                 continue
             if t.type == "footnote_ref":
                 nodes.append(Node("fnref", a_start, a_end, ln, col, reg, note, {"label": t.meta["label"]}))
@@ -445,6 +446,7 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
         elif typ in ("fence", "code_block"):
             l0 = tok.map[0]
             texts.append((ctx.off(l0), ctx.off(tok.map[1]), tok.content))
+            code_ranges.append((ctx.off(l0), ctx.off(tok.map[1])))
         i += 1
 
     for r, _ in div_stack:
@@ -473,7 +475,7 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
                     r.start)
 
     for m in ABBR_DEF_RE.finditer(text):
-        if not _in_code(texts, m.start(), text):
+        if not any(a <= m.start() < b for a, b in code_ranges):
             ctx.err("E-ABBR-INLINE", "abbreviations are defined once, in mkdocs.yml (envscan: abbreviations:)",
                     m.start(), "a definition here would reach every page of every edition")
 
@@ -493,10 +495,6 @@ def _find_in_lines(ctx: _Ctx, lmap: list[int] | None, needle: str, default):
             if k >= 0:
                 return ctx.off(ln, k)
     return default
-
-
-def _in_code(texts, offset, text) -> bool:
-    return False
 
 
 def _text_checks(ctx: _Ctx, content: str, a_start: int, lmap, pos: int) -> None:

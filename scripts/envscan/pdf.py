@@ -34,7 +34,6 @@ def build_html(project: Project, ae: AssembledEdition, epoch: int) -> str:
     md = markdown.Markdown(extensions=PDF_EXTENSIONS)
     parts = []
     created = dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    ed_mark = ed.max_marking if ae.pages else ed.max_marking
     top = max((p.marking for p in ae.pages), key=project.config.scheme.rank, default=ed.max_marking)
     parts.append(
         f'<section class="cover {_slug_class(top)}" id="cover"><span class="marking-set {_slug_class(top)}">{html.escape(top)}</span>'

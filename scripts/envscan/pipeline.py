@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .diagnostics import Diagnostic, error, has_errors, warning
+from .diagnostics import Diagnostic, error, has_errors
 from .edition import AssembledEdition, assemble
 from .project import Project, load_project
 from .resolve import resolve

@@ -13,7 +13,6 @@ import re
 import shutil
 import struct
 import tempfile
-import zlib
 from importlib import resources
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import yaml
 
 from .config import _Tagged, tagged_representer
 from .diagnostics import Diagnostic, error, warning
-from .edition import AssembledEdition, Page
+from .edition import AssembledEdition
 from .project import Project
 
 ALLOWED_EXTENSIONS = {"abbr", "admonition", "attr_list", "tables", "toc", "md_in_html", "def_list",
