@@ -37,6 +37,30 @@ def _config_failed(diags: list[Diagnostic]) -> bool:
     return any(d.severity == ERROR and d.code.startswith("E-CONFIG") for d in diags)
 
 
+def _guarded(root: Path, fmt: str, run):
+    """Run a command; an unexpected exception (a bug, never bad input) becomes one
+    diagnostic and a crash log, not a traceback. Outputs are untouched: builds swap only
+    after success."""
+    try:
+        return run()
+    except KeyboardInterrupt:
+        _emit([error("E-INTERRUPTED", "interrupted; previous outputs are untouched")], fmt, sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001
+        import traceback
+
+        log = root / "build" / "envscan-crash.log"
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(traceback.format_exc(), encoding="utf-8")
+            where = str(log.relative_to(root))
+        except OSError:
+            where = "(could not write the crash log)"
+        _emit([error("E-INTERNAL", f"envscan failed unexpectedly ({type(exc).__name__}); previous outputs are "
+                     "untouched", "", 0, 0, f"details in {where}; please report it with that file")], fmt, sys.stderr)
+        sys.exit(3)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="envscan")
 def main() -> None:
@@ -56,7 +80,7 @@ def check(edition: str | None, strict: bool, fmt: str, root: str | None) -> None
     if r is None:
         _emit([error("E-CONFIG-MISSING", "no mkdocs.yml here or in any parent folder")], fmt)
         sys.exit(EXIT_USAGE)
-    diags, usage = check_project(r, [edition] if edition else None)
+    diags, usage = _guarded(r, fmt, lambda: check_project(r, [edition] if edition else None))
     diags = dedupe_sorted(diags)
     _emit(diags, fmt)
     sys.exit(EXIT_USAGE if usage or _config_failed(diags) else _exit_code(diags, strict))
@@ -79,8 +103,8 @@ def build(editions: tuple[str, ...], no_pdf: bool, strict: bool, fmt: str, root:
     if r is None:
         _emit([error("E-CONFIG-MISSING", "no mkdocs.yml here or in any parent folder")], fmt)
         sys.exit(EXIT_USAGE)
-    diags, usage = build_project(r, list(editions) or None, pdf=not no_pdf, strict=strict,
-                                 out=Path(out) if out else None, quiet=quiet or fmt != "text")
+    diags, usage = _guarded(r, fmt, lambda: build_project(r, list(editions) or None, pdf=not no_pdf, strict=strict,
+                                 out=Path(out) if out else None, quiet=quiet or fmt != "text"))
     diags = dedupe_sorted(diags)
     _emit(diags, fmt, sys.stderr if fmt == "text" else None)
     sys.exit(EXIT_USAGE if usage or _config_failed(diags) else _exit_code(diags, strict))

@@ -211,7 +211,12 @@ def _swap(new: Path, dest: Path) -> None:
         shutil.rmtree(old)
     if dest.exists():
         os.replace(dest, old)
-    os.replace(new, dest)
+    try:
+        os.replace(new, dest)
+    except OSError:
+        if old.exists():
+            os.replace(old, dest)  # put the previous output back
+        raise
     if old.exists():
         shutil.rmtree(old, ignore_errors=True)
 
