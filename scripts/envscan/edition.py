@@ -631,6 +631,9 @@ def assemble(project: Project, ed: Edition, render: bool = True, with_pdf: bool 
     for nt in notes:
         if nt.gap:
             removed.append(Removed(nt.origin, "gap", "note-gap", 0))
+    for a in project.assets:
+        if a not in assets:  # files in docs/ this edition's pages do not reference: never copied
+            removed.append(Removed(f"{cfg.docs_dir}/{a}", "unreferenced", "asset", 0))
     return AssembledEdition(ed, pages, notes, references, restricted, removed, sorted(assets), abbr_used,
                             sections), diags
 
