@@ -631,9 +631,14 @@ def assemble(project: Project, ed: Edition, render: bool = True, with_pdf: bool 
     for nt in notes:
         if nt.gap:
             removed.append(Removed(nt.origin, "gap", "note-gap", 0))
+    left_out: dict[str, int] = {}
     for a in project.assets:
         if a not in assets:  # files in docs/ this edition's pages do not reference: never copied
-            removed.append(Removed(f"{cfg.docs_dir}/{a}", "unreferenced", "asset", 0))
+            ext = ("." + a.rsplit(".", 1)[-1].lower()) if "." in a.rsplit("/", 1)[-1] else "(no extension)"
+            left_out[ext] = left_out.get(ext, 0) + 1
+    for ext, count in sorted(left_out.items()):
+        # counted by type, not named: a file name can itself be restricted
+        removed.append(Removed(f"{cfg.docs_dir}/: {count} unreferenced {ext} file(s)", "unreferenced", "asset", 0))
     return AssembledEdition(ed, pages, notes, references, restricted, removed, sorted(assets), abbr_used,
                             sections), diags
 
