@@ -516,7 +516,7 @@ def assemble(project: Project, ed: Edition, render: bool = True, with_pdf: bool 
         # notes are rendered once (site links); the PDF reuses them, its writer turning page
         # links into in-document anchors
         note_html: dict[int, str] = {}
-        for mode in (("md", "pdf") if render else ("md",)):
+        for mode in (("md", "pdf") if render and with_pdf else ("md",)):
             edits = list(edits_common)
             # both modes render the same sequence of cite positions
             for nt in notes_by_page.get(ch.name, []):
