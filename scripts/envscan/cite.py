@@ -187,7 +187,8 @@ def entry_fingerprint(key: str, e: Entry) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
-STYLE_ID = "pybtex-plain-html-1"
+STYLE_ID = "pybtex-plain-html-4"
+_OTHERS = re.compile(r",? (?:and )?others(?=[.,])")  # BibTeX "and others" -> "et al."
 
 
 def format_reference_html(st: Styler, key: str, cache: dict[str, str] | None = None) -> str:
@@ -203,6 +204,7 @@ def format_reference_html(st: Styler, key: str, cache: dict[str, str] | None = N
         try:
             style, backend = _style()
             text = style.format_entry(key, e).text.render(backend)
+            text = _OTHERS.sub(" et al.", text)
         except Exception:  # noqa: BLE001 - incomplete records still get listed
             text = _fallback(e)
         if cache is not None:
@@ -220,13 +222,17 @@ def _style():
 
 def _fallback(e: Entry) -> str:
     people = e.persons.get("author") or e.persons.get("editor") or []
-    who = ", ".join(_latex_to_text(str(p)) for p in people)
+    names = [_latex_to_text(str(p)) for p in people]
+    if names and names[-1].lower() == "others":
+        who = ", ".join(names[:-1]) + " et al."
+    else:
+        who = ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + (names[-1] if names else "")
     bits = [who] if who else []
     for f in ("title", "booktitle", "journal", "institution", "publisher", "volume", "number", "pages", "year"):
         v = e.fields.get(f)
         if v:
             bits.append(_latex_to_text(v))
-    out = html.escape(". ".join(bits)) + "."
+    out = html.escape(". ".join(b.rstrip(".") for b in bits)) + "."
     for f, pre in (("doi", "https://doi.org/"), ("url", "")):
         v = e.fields.get(f)
         if v:

@@ -618,7 +618,7 @@ def assemble(project: Project, ed: Edition, render: bool = True, with_pdf: bool 
         for k in references:
             if k in bib.markings:
                 ref_marking = cfg.scheme.max(ref_marking, bib.markings[k])
-        body = "# References {#references}\n\n<ol class=\"envscan-references\">\n" + "\n".join(rows) + "\n</ol>\n"
+        body = "# References {#references}\n\n<ul class=\"envscan-references\">\n" + "\n".join(rows) + "\n</ul>\n"
         site = f"---\ntitle: References\n---\n\n{banner(ref_marking)}\n\n{body}\n{banner(ref_marking)}\n"
         pages.append(Page("references.md", "References", ref_marking, site, body))
     if abbr_used:
