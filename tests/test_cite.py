@@ -103,3 +103,24 @@ def test_ibid_rendering():
     assert render_item(st, c("wood2011", "131"), "ibid", link, True) == "Ibid."
     assert render_item(st, CiteItem("wood2011", prefix="cf.", locator="2"), "ibid-locator", link, True) == \
         "Cf. ibid. 2"
+
+
+def test_reference_entries():
+    from envscan.cite import format_reference_html
+
+    data = parse_string(r"""
+@article{full2009, author = {Bourke, Michael L. and Hernandez, Andres E.}, title = {A harbour study},
+  journal = {Journal of Ports}, volume = {24}, number = {3}, pages = {183--191}, year = {2009},
+  annote = {Identified from the publisher's record; an editor's remark.}}
+@article{part2010, author = {Baumgartner and others}, year = {2010}, unverified = {title, journal}}
+""", "bibtex")
+    bib = Bibliography(entries=dict(data.entries))
+    st = Styler(bib, list(bib.entries))
+    full = format_reference_html(st, "full2009")
+    assert full.startswith("<strong>Bourke &amp; Hernandez (2009)</strong>")
+    assert "Journal of Ports" in full and "183–191" in full
+    assert "editor's remark" not in full  # annote is for editors, never printed
+    part = format_reference_html(st, "part2010")
+    assert "Baumgartner et al. 2010." in part and "others" not in part
+    cache: dict[str, str] = {}
+    assert format_reference_html(st, "full2009", cache) == full and len(cache) == 1
