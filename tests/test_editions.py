@@ -753,6 +753,7 @@ def test_leak_gate_source_copy_paste(tmp_path):
     codes = errors(diags)
     assert "E-LEAK-SOURCE" in codes, show(diags)
     d = next(d for d in diags if d.code == "E-LEAK-SOURCE")
-    assert d.path == "docs/index.md" and d.line == 9  # the restricted block that was copied
+    assert d.path == "docs/index.md" and d.line == 13  # the visible copy, where the author acts
+    assert "docs/index.md:9:1" in d.message  # ... naming the restricted block it repeats
     assert "roster" not in d.message and "zqr" not in d.message
     assert not out.exists() or not canary_hits(out, ["zqrpaste", "roster"])

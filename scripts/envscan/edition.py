@@ -46,7 +46,12 @@ class Page:
     site_md: str
     pdf_md: str
     chapter: Chapter | None = None
-    visible_text: str = ""  # the chapter's own visible text runs (for the source-level leak check)
+    visible_runs: list[tuple[int, str]] = field(default_factory=list)  # (source offset, text) shown
+
+    @property
+    def visible_text(self) -> str:
+        """The chapter's own visible text (for the source-level leak check)."""
+        return "\n".join(t for _, t in self.visible_runs)
 
 
 @dataclass
@@ -510,7 +515,7 @@ def assemble(project: Project, ed: Edition, render: bool = True, with_pdf: bool 
             i = bisect.bisect_right(starts, a) - 1
             return a >= ch.front_end and not (i >= 0 and b <= deleted[i][1])
 
-        visible_text = "\n".join(t for a, b, t in ch.texts if shown_run(a, b))
+        visible_runs = [(a, t) for a, b, t in ch.texts if shown_run(a, b)]
 
         out = {}
         # notes are rendered once (site links); the PDF reuses them, its writer turning page
@@ -597,7 +602,7 @@ def assemble(project: Project, ed: Edition, render: bool = True, with_pdf: bool 
         site = fm + banner(page_marking) + "\n\n" + cover + out["md"] + "\n\n" + banner(page_marking) + "\n"
         if abbr_block:
             site += "\n" + abbr_block + "\n"
-        pages.append(Page(ch.name, title, page_marking, site, out.get("pdf", "") + "\n", ch, visible_text))
+        pages.append(Page(ch.name, title, page_marking, site, out.get("pdf", "") + "\n", ch, visible_runs))
 
     # reference list page
     if references:

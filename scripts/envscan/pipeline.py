@@ -35,21 +35,34 @@ def _select(project: Project, names: list[str] | None) -> tuple[list, list[Diagn
 
 
 def source_leak_check(project: Project, ae: AssembledEdition) -> list[Diagnostic]:
-    """Restricted text that also stands in the edition's visible text (an author's copy-paste)."""
+    """Restricted text that also stands in the edition's visible text (an author's copy-paste).
+
+    Reported where the visible copy is (found by bisecting the chapter's visible text runs),
+    naming the restricted passage it repeats; never quoting either."""
     from .gate import Gate
 
     gate = Gate(ae.restricted, project.config.gate_allow)
     diags = []
     for page in ae.pages:
-        if page.chapter is None:
+        ch = page.chapter
+        if ch is None:
             continue
-        for f in gate.scan_text(page.visible_text, page.chapter.path):
-            path, _, rest = f.origin.partition(":")
-            ln, _, col = rest.partition(":")
+        runs = page.visible_runs
+        for f in gate.scan_text(page.visible_text, ch.path):
+            # the shortest prefix of runs that still holds the copy ends at the copy
+            lo, hi = 0, len(runs) - 1
+            while lo < hi:
+                mid = (lo + hi) // 2
+                prefix = "\n".join(t for _, t in runs[: mid + 1])
+                if any(g.restricted_id == f.restricted_id for g in gate.scan_text(prefix, ch.path)):
+                    hi = mid
+                else:
+                    lo = mid + 1
+            line, col = ch.pos(runs[lo][0]) if runs else (0, 0)
             diags.append(Diagnostic(
                 "error", "E-LEAK-SOURCE",
-                f"restricted passage {f.restricted_id} ({path}:{ln}) also appears in visible text of {page.chapter.path}",
-                path, int(ln or 0), int(col or 0),
+                f"visible text repeats restricted passage {f.restricted_id} ({f.origin})",
+                ch.path, line, col,
                 ("remove the copy from the visible text, or mark it too; a legitimate overlap goes in "
                  "mkdocs.yml envscan: gate: allow: with a reason",), ae.edition.name))
     return diags
