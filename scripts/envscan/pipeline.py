@@ -138,6 +138,17 @@ def _progress(quiet: bool):
 
 def build_project(root: Path, editions: list[str] | None = None, pdf: bool = True, strict: bool = False,
                   out: Path | None = None, quiet: bool = False) -> tuple[list[Diagnostic], bool]:
+    from .site import mkdocs_runner
+
+    runner = mkdocs_runner()  # first: its start-up overlaps with reading and assembling
+    try:
+        return _build(root, editions, pdf, strict, out, quiet, runner)
+    finally:
+        runner.close()
+
+
+def _build(root: Path, editions: list[str] | None, pdf: bool, strict: bool, out: Path | None, quiet: bool,
+           runner) -> tuple[list[Diagnostic], bool]:
     from .site import render_edition
 
     project, diags = load_project(root)
@@ -169,7 +180,7 @@ def build_project(root: Path, editions: list[str] | None = None, pdf: bool = Tru
             _save_cache(cache_file, ref_cache)
         for ae in assembled:
             d = render_edition(project, ae, out, epoch, pdf=pdf and project.config.pdf_enabled and ae.edition.pdf,
-                               step=step)
+                               step=step, runner=runner)
             diags += d
             if has_errors(d):
                 break

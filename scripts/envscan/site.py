@@ -154,6 +154,97 @@ def run_mkdocs(config_file: Path) -> list[Diagnostic]:
     return diags
 
 
+def _mkdocs_in_env(config_file: Path, epoch: int) -> list[Diagnostic]:
+    old_epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+    try:
+        return run_mkdocs(config_file)
+    finally:
+        if old_epoch is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = old_epoch
+
+
+class InProcessMkDocs:
+    """Runs MkDocs in this process."""
+
+    def run(self, config_file: Path, epoch: int) -> list[Diagnostic]:
+        return _mkdocs_in_env(config_file, epoch)
+
+    def close(self) -> None:
+        pass
+
+
+def _mkdocs_worker(conn) -> None:
+    # warm MkDocs, the theme and the search plugin while the parent reads and assembles
+    try:
+        import mkdocs.commands.build  # noqa: F401
+        import mkdocs.config  # noqa: F401
+        import mkdocs.contrib.search  # noqa: F401  # pyflakes: warm-up imports
+
+        try:
+            import material.plugins.search.plugin  # noqa: F401
+        except ImportError:
+            pass
+    except Exception:  # noqa: BLE001 - run_mkdocs reports import problems itself
+        pass
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        cfg, epoch = msg
+        conn.send(_mkdocs_in_env(Path(cfg), epoch))
+
+
+class ForkedMkDocs:
+    """MkDocs in a forked worker that starts importing at once, so that on a machine with
+    two or more cores its start-up overlaps with reading, parsing and assembling the source.
+    Same renderer, same generated config, same output."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_mkdocs_worker, args=(child,), daemon=True)
+        self._proc.start()
+        child.close()
+
+    def run(self, config_file: Path, epoch: int) -> list[Diagnostic]:
+        try:
+            self._conn.send((str(config_file), epoch))
+            return self._conn.recv()
+        except (EOFError, OSError) as exc:
+            return [error("E-RENDER", f"the MkDocs worker stopped unexpectedly ({type(exc).__name__})")]
+
+    def close(self) -> None:
+        try:
+            self._conn.send(None)
+        except (OSError, ValueError):
+            pass
+        self._proc.join(timeout=10)
+        if self._proc.is_alive():
+            self._proc.terminate()
+        self._conn.close()
+
+
+def mkdocs_runner():
+    """The forked runner where fork exists and more than one core is available."""
+    import multiprocessing
+
+    if os.environ.get("ENVSCAN_PARALLEL", "1") != "0" and (os.cpu_count() or 1) > 1 \
+            and "fork" in multiprocessing.get_all_start_methods():
+        try:
+            return ForkedMkDocs()
+        except OSError:
+            pass
+    return InProcessMkDocs()
+
+
 def write_tree(project: Project, ae: AssembledEdition, work: Path) -> Path:
     docs = work / "docs"
     (docs / "assets").mkdir(parents=True)
@@ -221,7 +312,8 @@ def _swap(new: Path, dest: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def render_edition(project: Project, ae: AssembledEdition, out: Path, epoch: int, pdf: bool, step) -> list[Diagnostic]:
+def render_edition(project: Project, ae: AssembledEdition, out: Path, epoch: int, pdf: bool, step,
+                   runner=None) -> list[Diagnostic]:
     from .gate import Gate
 
     diags: list[Diagnostic] = []
@@ -236,15 +328,7 @@ def render_edition(project: Project, ae: AssembledEdition, out: Path, epoch: int
         cfg_file = work / "mkdocs.yml"
         cfg_file.write_text(yaml.dump(cfg, Dumper=_Dumper, sort_keys=False, allow_unicode=True), encoding="utf-8")
         step(f"rendering {name} site")
-        old_epoch = os.environ.get("SOURCE_DATE_EPOCH")
-        os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
-        try:
-            d = run_mkdocs(cfg_file)
-        finally:
-            if old_epoch is None:
-                os.environ.pop("SOURCE_DATE_EPOCH", None)
-            else:
-                os.environ["SOURCE_DATE_EPOCH"] = old_epoch
+        d = (runner or InProcessMkDocs()).run(cfg_file, epoch)
         diags += [Diagnostic(x.severity, x.code, x.message, x.path, x.line, x.col, x.hints, name) for x in d]
         if any(x.severity == "error" for x in d):
             return diags
