@@ -481,7 +481,7 @@ def build_breakdown(root: Path, edition: str, n: int) -> dict:
     from envscan.edition import assemble
     from envscan.gate import Gate
     from envscan.pipeline import source_leak_check
-    from envscan.site import _Dumper, edition_config, run_mkdocs, write_tree
+    from envscan.site import _Dumper, edition_config, run_mkdocs, theme_roots, write_tree
 
     keys = ["load+resolve", "assemble", "source_leak_check", "write tree+config", "mkdocs (in process)",
             "leak gate (scan_tree)"]
@@ -506,7 +506,7 @@ def build_breakdown(root: Path, edition: str, n: int) -> dict:
             if any(x.severity == "error" for x in d):
                 raise BenchError(f"MkDocs failed in process: {d[0].message}")
             ts.append(clock())
-            Gate(ae.restricted, project.config.gate_allow).scan_tree(work / "site")
+            Gate(ae.restricted, project.config.gate_allow, trusted_roots=theme_roots()).scan_tree(work / "site")
             ts.append(clock())
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -537,15 +537,16 @@ def synthetic_restricted(ae, every: int = 10) -> list:
 
 def gate_series(ae, allow, site: Path, n: int, warmup: int = 1) -> dict:
     from envscan.gate import Gate
+    from envscan.site import theme_roots
 
     res = {}
-    own = Gate(ae.restricted, allow)
+    own = Gate(ae.restricted, allow, trusted_roots=theme_roots())
     findings: list = []
     res["own"] = fn_series(lambda: findings.append(len(own.scan_tree(site))), n, warmup)
     res["own"]["findings"] = findings[-1]
     res["own"]["passages"] = len(ae.restricted)
     synth_r = synthetic_restricted(ae)
-    synth = Gate(synth_r, allow)
+    synth = Gate(synth_r, allow, trusted_roots=theme_roots())
     sfind: list = []
     res["synthetic"] = fn_series(lambda: sfind.append(len(synth.scan_tree(site))), n, warmup)
     res["synthetic"]["findings"] = sfind[-1]
