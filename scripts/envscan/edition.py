@@ -178,29 +178,71 @@ def page_url(name: str, mode: str) -> str:
 
 def assemble(project: Project, ed: Edition, render: bool = True, with_pdf: bool = True,
              ref_cache: dict[str, str] | None = None) -> tuple[AssembledEdition, list[Diagnostic]]:
-    """``render=False`` (for ``check``) skips HTML rendering of notes and references."""
-    cfg = project.config
-    vis = _Vis(project, ed)
-    diags: list[Diagnostic] = []
-    bib = project.bib
+    """Filter the source for one edition, then number, cite and lay out its pages.
 
-    def d(ch: Chapter, code: str, msg: str, off: int, *hints: str) -> None:
+    ``render=False`` (for ``check``) skips HTML rendering of notes and references;
+    ``with_pdf=False`` skips the PDF variant of the pages; ``ref_cache`` reuses formatted
+    reference entries (fingerprint -> HTML) across builds."""
+    asm = _Assembly(project, ed, render, with_pdf, ref_cache)
+    return asm.run(), asm.diags
+
+
+class _Assembly:
+    """One edition's assembly. ``run`` calls the stages in order; each stage reads what the
+    earlier ones left in attributes and adds its own."""
+
+    def __init__(self, project: Project, ed: Edition, render: bool, with_pdf: bool,
+                 ref_cache: dict[str, str] | None):
+        self.project, self.ed, self.render, self.with_pdf, self.ref_cache = project, ed, render, with_pdf, ref_cache
+        self.cfg = project.config
+        self.bib = project.bib
+        self.vis = _Vis(project, ed)
+        self.diags: list[Diagnostic] = []
+        self.removed: list[Removed] = []
+        self.restricted: list[Restricted] = []
+        self.chapters = [ch for ch in project.chapters if self.vis.visible(ch.root)]
+        self.defs_by_ch = {ch.path: {n.data["label"]: n for n in ch.nodes if n.kind == "fndef"}
+                           for ch in self.chapters}
+        self.assets: set[str] = set()
+
+    def run(self) -> AssembledEdition:
+        self.collect_removed()
+        self.check_edition()
+        self.number_sections()
+        self.collect_notes()
+        self.prepare_citations()
+        pages: list[Page] = []
+        self.abbr_used: dict[str, str] = {}
+        for ch in self.chapters:
+            pages.append(self.chapter_page(ch, first=not pages))
+        pages += self.back_matter()
+        self.report_left_out()
+        return AssembledEdition(self.ed, pages, self.notes, self.references, self.restricted, self.removed,
+                                sorted(self.assets), self.abbr_used, self.sections)
+
+    # ------------------------------------------------------------------ helpers
+
+    def error(self, ch: Chapter, code: str, msg: str, off: int, *hints: str) -> None:
         ln, col = ch.pos(off)
-        diags.append(Diagnostic("error", code, msg, ch.path, ln, col, tuple(hints), ed.name))
+        self.diags.append(Diagnostic("error", code, msg, ch.path, ln, col, tuple(hints), self.ed.name))
 
-    chapters = [ch for ch in project.chapters if vis.visible(ch.root)]
-    removed: list[Removed] = []
-    restricted: list[Restricted] = []
+    def node_visible(self, ch: Chapter, n: Node) -> bool:
+        if not self.vis.visible(n.region):
+            return False
+        if n.note:
+            dn = self.defs_by_ch[ch.path].get(n.note)
+            return dn is not None and self.vis.visible(dn.region)
+        return True
 
-    def add_restricted(origin: str, marking: str, text: str, kind: str) -> None:
+    def add_restricted(self, origin: str, marking: str, text: str, kind: str) -> None:
         text = text.strip()
         if not text:
             return
         if kind in ("editor", "comment") and _words(text) < 8:
             return  # internal remarks: fingerprinted when long, never exact-matched
-        restricted.append(Restricted(f"R{len(restricted) + 1}", text, origin, marking))
+        self.restricted.append(Restricted(f"R{len(self.restricted) + 1}", text, origin, marking))
 
-    def removed_parts(ch: Chapter, lo: int, hi: int, marking: str, skip=()) -> None:
+    def removed_parts(self, ch: Chapter, lo: int, hi: int, marking: str, skip=()) -> None:
         """Report the sections and notes that go with a removed chapter or region (no text)."""
         for n in ch.nodes:
             if not lo <= n.start < hi or any(a <= n.start < b for a, b in skip):
@@ -210,304 +252,320 @@ def assemble(project: Project, ed: Edition, render: bool = True, with_pdf: bool 
             if kind:
                 words = n.data["text"] if kind == "section" else \
                     ch.text[n.data["content"][0]:n.data["content"][1]] if n.kind == "fndef" else ""
-                removed.append(Removed(f"{ch.path}:{n.line}:{n.col}", marking, kind, _words(words)))
+                self.removed.append(Removed(f"{ch.path}:{n.line}:{n.col}", marking, kind, _words(words)))
 
-    for ch in project.chapters:
-        if ch not in chapters:
-            removed.append(Removed(f"{ch.path}", ch.marking, "chapter", _words(_text_in(ch, 0, len(ch.text)))))
-            removed_parts(ch, 0, len(ch.text), ch.marking)
-            add_restricted(f"{ch.path}:1:1", ch.marking, ch.title, "chapter")
-            add_restricted(f"{ch.path}:1:1", ch.marking, _text_in(ch, 0, len(ch.text)), "chapter")
+    # ------------------------------------------------------------------ stage 1: what is removed
+
+    def collect_removed(self) -> None:
+        """Removed chapters, regions, comments and headings: the sanitisation report's rows and
+        the leak gate's restricted passages."""
+        vis = self.vis
+        for ch in self.project.chapters:
+            if ch not in self.chapters:
+                self.removed.append(Removed(f"{ch.path}", ch.marking, "chapter",
+                                            _words(_text_in(ch, 0, len(ch.text)))))
+                self.removed_parts(ch, 0, len(ch.text), ch.marking)
+                self.add_restricted(f"{ch.path}:1:1", ch.marking, ch.title, "chapter")
+                self.add_restricted(f"{ch.path}:1:1", ch.marking, _text_in(ch, 0, len(ch.text)), "chapter")
+                for h in ch.headings():
+                    self.add_restricted(f"{ch.path}:{h.line}:{h.col}", ch.marking, h.data["text"], "section")
+        for ch in self.chapters:
+            for r in ch.regions[1:]:
+                if vis.visible(r) or r.tearline or r.parent is None or not vis.visible(r.parent):
+                    continue  # shown, a tearline not needed here, or inside a removed region
+                keep = [(c.start, c.end) for c in r.children if c.tearline and vis.visible(c)]
+                kind = "editor" if r.editor else ("block" if r.kind == "div" else "span")
+                text = _text_in(ch, r.start, r.end, keep)
+                origin = f"{ch.path}:{r.line}:{r.col}"
+                marking = "editor" if r.editor else vis.eff(r)
+                self.removed.append(Removed(origin, marking, kind, _words(text)))
+                self.removed_parts(ch, r.start, r.end, marking, keep)
+                self.add_restricted(origin, marking, text, kind)
+            for n in ch.nodes:
+                if n.kind == "comment":
+                    self.removed.append(Removed(f"{ch.path}:{n.line}:{n.col}", "comment", "comment",
+                                                _words(n.data["text"])))
+                    self.add_restricted(f"{ch.path}:{n.line}:{n.col}", "comment", n.data["text"], "comment")
+                if n.kind == "heading" and not vis.visible(n.region):
+                    self.add_restricted(f"{ch.path}:{n.line}:{n.col}", vis.eff(n.region), n.data["text"], "section")
+        # restricted sources: their titles are passages too
+        for key, m in self.bib.markings.items():
+            if self.cfg.scheme.rank(m) > vis.max and key in self.bib.entries:
+                path, ln = self.bib.line_of(key)
+                t = self.bib.entries[key].fields.get("title", "")
+                self.removed.append(Removed(f"{path}:{ln}", m, "source", _words(t)))
+                self.add_restricted(f"{path}:{ln}:1", m, t, "source")
+
+    # ------------------------------------------------------------------ stage 2: per-edition errors
+
+    def check_edition(self) -> None:
+        vis, d = self.vis, self.error
+        self.heading_vis: dict[str, tuple[Chapter, Node]] = {}
+        for ch in self.chapters:
             for h in ch.headings():
-                add_restricted(f"{ch.path}:{h.line}:{h.col}", ch.marking, h.data["text"], "section")
-
-    # ---------------------------------------------------------------- node visibility
-    def def_of(ch: Chapter) -> dict[str, Node]:
-        return {n.data["label"]: n for n in ch.nodes if n.kind == "fndef"}
-
-    defs_by_ch = {ch.path: def_of(ch) for ch in chapters}
-
-    def node_visible(ch: Chapter, n: Node) -> bool:
-        if not vis.visible(n.region):
-            return False
-        if n.note:
-            dn = defs_by_ch[ch.path].get(n.note)
-            return dn is not None and vis.visible(dn.region)
-        return True
-
-    # removed regions (top-most) -> report + gate passages
-    for ch in chapters:
-        for r in ch.regions[1:]:
-            if vis.visible(r) or r.tearline or r.parent is None or not vis.visible(r.parent):
-                continue  # shown, a tearline not needed here, or inside a removed region
-            keep = [(c.start, c.end) for c in r.children if c.tearline and vis.visible(c)]
-            kind = "editor" if r.editor else ("block" if r.kind == "div" else "span")
-            text = _text_in(ch, r.start, r.end, keep)
-            origin = f"{ch.path}:{r.line}:{r.col}"
-            marking = "editor" if r.editor else vis.eff(r)
-            removed.append(Removed(origin, marking, kind, _words(text)))
-            removed_parts(ch, r.start, r.end, marking, keep)
-            add_restricted(origin, marking, text, kind)
-        for n in ch.nodes:
-            if n.kind == "comment":
-                removed.append(Removed(f"{ch.path}:{n.line}:{n.col}", "comment", "comment", _words(n.data["text"])))
-                add_restricted(f"{ch.path}:{n.line}:{n.col}", "comment", n.data["text"], "comment")
-            if n.kind == "heading" and not vis.visible(n.region):
-                add_restricted(f"{ch.path}:{n.line}:{n.col}", vis.eff(n.region), n.data["text"], "section")
-
-    # ---------------------------------------------------------------- per-edition errors
-    heading_vis: dict[str, tuple[Chapter, Node]] = {}
-    for ch in chapters:
-        for h in ch.headings():
-            if h.data.get("id") and node_visible(ch, h):
-                heading_vis[h.data["id"]] = (ch, h)
-    all_ids = {h.data["id"] for ch in project.chapters for h in ch.headings() if h.data.get("id")}
-    page_names = {ch.name for ch in chapters}
-    all_pages = {ch.name for ch in project.chapters}
-    assets: set[str] = set()
-    for ch in chapters:
-        defs = defs_by_ch[ch.path]
-        h1 = next((h for h in ch.headings() if h.data["level"] == 1), None)
-        if h1 is not None and not node_visible(ch, h1):
-            d(ch, "E-ED-HEADING-FILTERED", "the chapter's level-1 heading is filtered out of this edition but the "
-              "chapter is not (its sections would be numbered as part of the previous chapter)", h1.start,
-              "mark the chapter in its front matter, or leave its first heading unmarked")
-        for n in ch.nodes:
-            if not node_visible(ch, n):
-                continue
-            if n.kind == "cite":
-                for it in n.data["items"]:
-                    m = bib.markings.get(it["key"])
-                    if m and cfg.scheme.rank(m) > vis.max:
-                        d(ch, "E-ED-CITE-MARKED", f"visible text cites @{it['key']}, a source marked {m}",
-                          it["abs"], "mark the citing passage at least as high as the source, or cite another work")
-            elif n.kind == "xref":
-                if n.data["id"] in all_ids and n.data["id"] not in heading_vis:
-                    d(ch, "E-ED-XREF-FILTERED", f"@{n.data['id']} points to a section that is not in this edition",
-                      n.start, "mark the referring passage like its target, or drop the reference")
-            elif n.kind in ("link", "image"):
-                t = n.data["target"]
-                if re.match(r"^[a-z][a-z0-9+.-]*:", t, re.I) or t.startswith("//"):
-                    if n.kind == "image":
-                        d(ch, "E-ED-REMOTE", "images must be local files (the site works offline)", n.start)
+                if h.data.get("id") and self.node_visible(ch, h):
+                    self.heading_vis[h.data["id"]] = (ch, h)
+        heading_vis = self.heading_vis
+        all_ids = {h.data["id"] for ch in self.project.chapters for h in ch.headings() if h.data.get("id")}
+        page_names = {ch.name for ch in self.chapters}
+        all_pages = {ch.name for ch in self.project.chapters}
+        for ch in self.chapters:
+            defs = self.defs_by_ch[ch.path]
+            h1 = next((h for h in ch.headings() if h.data["level"] == 1), None)
+            if h1 is not None and not self.node_visible(ch, h1):
+                d(ch, "E-ED-HEADING-FILTERED", "the chapter's level-1 heading is filtered out of this edition but the "
+                  "chapter is not (its sections would be numbered as part of the previous chapter)", h1.start,
+                  "mark the chapter in its front matter, or leave its first heading unmarked")
+            for n in ch.nodes:
+                if not self.node_visible(ch, n):
                     continue
-                path, _, frag = t.partition("#")
-                if not path:
-                    if frag and frag in all_ids and frag not in heading_vis:
-                        d(ch, "E-ED-LINK-FILTERED", f"link to #{frag}, a section not in this edition", n.start)
+                if n.kind == "cite":
+                    for it in n.data["items"]:
+                        m = self.bib.markings.get(it["key"])
+                        if m and self.cfg.scheme.rank(m) > vis.max:
+                            d(ch, "E-ED-CITE-MARKED", f"visible text cites @{it['key']}, a source marked {m}",
+                              it["abs"], "mark the citing passage at least as high as the source, or cite another work")
+                elif n.kind == "xref":
+                    if n.data["id"] in all_ids and n.data["id"] not in heading_vis:
+                        d(ch, "E-ED-XREF-FILTERED", f"@{n.data['id']} points to a section that is not in this edition",
+                          n.start, "mark the referring passage like its target, or drop the reference")
+                elif n.kind in ("link", "image"):
+                    self._check_link(ch, n, all_ids, page_names, all_pages)
+                elif n.kind == "fnref" and not n.data.get("inline"):
+                    dn = defs.get(n.data["label"])
+                    if dn is not None and not vis.visible(dn.region):
+                        d(ch, "E-ED-FN-FILTERED", f"footnote [^{n.data['label']}] is shown but its definition is "
+                          "filtered out of this edition", n.start, "mark the reference like its definition")
+            referenced = {n.data["label"] for n in ch.nodes if n.kind == "fnref"}
+            shown = {n.data["label"] for n in ch.nodes if n.kind == "fnref" and self.node_visible(ch, n)}
+            for lab, dn in defs.items():
+                if dn.data.get("inline") or not vis.visible(dn.region):
                     continue
-                if path.endswith(".md"):
-                    if path in all_pages and path not in page_names:
-                        d(ch, "E-ED-LINK-FILTERED", f"link to {path}, a chapter not in this edition", n.start)
-                    elif path not in all_pages:
-                        d(ch, "E-LINK-BROKEN", f"link to {path}, which is not a chapter", n.start)
-                    elif frag and frag in all_ids and frag not in heading_vis:
-                        d(ch, "E-ED-LINK-FILTERED", f"link to {path}#{frag}, a section not in this edition", n.start)
-                    continue
-                ext = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
-                if path not in project.assets:
-                    d(ch, "E-LINK-BROKEN", f"link to {path}, which is not in docs/", n.start)
-                elif ext not in ASSET_TYPES:
-                    d(ch, "E-ED-ASSET-TYPE", f"{path}: only images ({', '.join(sorted(ASSET_TYPES))}) are published",
-                      n.start)
-                else:
-                    assets.add(path)
-                if n.kind == "image" and not n.data["alt"].strip():
-                    d(ch, "E-IMG-ALT", "image without alt text", n.start, "write ![description](file.png)")
-            elif n.kind == "fnref" and not n.data.get("inline"):
-                dn = defs.get(n.data["label"])
-                if dn is not None and not vis.visible(dn.region):
-                    d(ch, "E-ED-FN-FILTERED", f"footnote [^{n.data['label']}] is shown but its definition is filtered "
-                      "out of this edition", n.start, "mark the reference like its definition")
-        referenced = {n.data["label"] for n in ch.nodes if n.kind == "fnref"}
-        shown = {n.data["label"] for n in ch.nodes if n.kind == "fnref" and node_visible(ch, n)}
-        for lab, dn in defs.items():
-            if dn.data.get("inline") or not vis.visible(dn.region):
-                continue
-            if lab not in shown:
-                if lab in referenced:
+                if lab not in shown and lab in referenced:
                     d(ch, "E-ED-FN-ORPHAN", f"footnote [^{lab}] is shown but every reference to it is filtered out",
                       dn.start, "mark the definition like its reference (put it in the same marked block)")
 
-    # ---------------------------------------------------------------- numbering
-    sections: list[tuple[str, str, int, str]] = []
-    numbers: dict[int, str] = {}  # id(heading node) -> "2.1"
-    counters = [0, 0, 0, 0, 0, 0]
-    for ch in chapters:
-        for h in ch.headings():
-            if not node_visible(ch, h):
-                continue
-            lvl = h.data["level"]
-            if h.data["unnumbered"]:
-                sections.append(("", _plain_heading(h), lvl, f"{ch.name}#{h.data.get('id') or ''}"))
-                continue
-            counters[lvl - 1] += 1
-            for k in range(lvl, 6):
-                counters[k] = 0
-            num = ".".join(str(c) for c in counters[:lvl])
-            numbers[id(h)] = num
-            sections.append((num, _plain_heading(h), lvl, f"{ch.name}#{h.data.get('id') or ''}"))
+    def _check_link(self, ch: Chapter, n: Node, all_ids: set, page_names: set, all_pages: set) -> None:
+        d, heading_vis = self.error, self.heading_vis
+        t = n.data["target"]
+        if re.match(r"^[a-z][a-z0-9+.-]*:", t, re.I) or t.startswith("//"):
+            if n.kind == "image":
+                d(ch, "E-ED-REMOTE", "images must be local files (the site works offline)", n.start)
+            return
+        path, _, frag = t.partition("#")
+        if not path:
+            if frag and frag in all_ids and frag not in heading_vis:
+                d(ch, "E-ED-LINK-FILTERED", f"link to #{frag}, a section not in this edition", n.start)
+            return
+        if path.endswith(".md"):
+            if path in all_pages and path not in page_names:
+                d(ch, "E-ED-LINK-FILTERED", f"link to {path}, a chapter not in this edition", n.start)
+            elif path not in all_pages:
+                d(ch, "E-LINK-BROKEN", f"link to {path}, which is not a chapter", n.start)
+            elif frag and frag in all_ids and frag not in heading_vis:
+                d(ch, "E-ED-LINK-FILTERED", f"link to {path}#{frag}, a section not in this edition", n.start)
+            return
+        ext = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
+        if path not in self.project.assets:
+            d(ch, "E-LINK-BROKEN", f"link to {path}, which is not in docs/", n.start)
+        elif ext not in ASSET_TYPES:
+            d(ch, "E-ED-ASSET-TYPE", f"{path}: only images ({', '.join(sorted(ASSET_TYPES))}) are published", n.start)
+        else:
+            self.assets.add(path)
+        if n.kind == "image" and not n.data["alt"].strip():
+            d(ch, "E-IMG-ALT", "image without alt text", n.start, "write ![description](file.png)")
 
-    # ---------------------------------------------------------------- notes and cites
-    notes: list[Note] = []
-    note_of: dict[tuple[str, str], Note] = {}  # (chapter path, label) -> note
-    call_number: dict[int, tuple[int, int]] = {}  # id(call node) -> (note number, nth reference)
-    boundaries: set[int] = set()
-    for ch in chapters:
-        boundaries.add(len(notes))
-        calls = [n for n in ch.nodes if node_visible(ch, n) and n.note is None and
-                 (n.kind == "fnref" or (n.kind == "cite" and _makes_note(n)))]
-        calls.sort(key=lambda n: n.start)
-        for n in calls:
-            if n.kind == "fnref":
-                key = (ch.path, n.data["label"])
-                if key not in note_of:
-                    dn = defs_by_ch[ch.path].get(n.data["label"])
-                    if dn is None:
-                        continue
-                    note = Note(len(notes) + 1, ch.name, n.data["label"], gap=bool(dn.data.get("gap")),
-                                origin=f"{ch.path}:{dn.line}:{dn.col}")
-                    note_of[key] = note
+    # ------------------------------------------------------------------ stage 3: section numbers
+
+    def number_sections(self) -> None:
+        self.sections: list[tuple[str, str, int, str]] = []
+        self.numbers: dict[int, str] = {}  # id(heading node) -> "2.1"
+        counters = [0, 0, 0, 0, 0, 0]
+        for ch in self.chapters:
+            for h in ch.headings():
+                if not self.node_visible(ch, h):
+                    continue
+                lvl = h.data["level"]
+                target = f"{ch.name}#{h.data.get('id') or ''}"
+                if h.data["unnumbered"]:
+                    self.sections.append(("", _plain_heading(h), lvl, target))
+                    continue
+                counters[lvl - 1] += 1
+                for k in range(lvl, 6):
+                    counters[k] = 0
+                num = ".".join(str(c) for c in counters[:lvl])
+                self.numbers[id(h)] = num
+                self.sections.append((num, _plain_heading(h), lvl, target))
+
+    # ------------------------------------------------------------------ stage 4: notes
+
+    def collect_notes(self) -> None:
+        """Number the notes through the edition, in document order of their calls; collect the
+        citations each note holds."""
+        bib = self.bib
+        self.notes: list[Note] = []
+        self.note_of: dict[tuple[str, str], Note] = {}  # (chapter path, label) -> note
+        self.call_number: dict[int, tuple[int, int]] = {}  # id(call node) -> (note number, nth reference)
+        self.boundaries: set[int] = set()
+        notes, note_of, call_number = self.notes, self.note_of, self.call_number
+
+        def item(i: dict) -> CiteItem:
+            return CiteItem(i["key"], i["prefix"], i["locator"], i["suffix"], i["suppress_author"])
+
+        for ch in self.chapters:
+            self.boundaries.add(len(notes))
+            calls = sorted((n for n in ch.nodes if self.node_visible(ch, n) and n.note is None and
+                            (n.kind == "fnref" or (n.kind == "cite" and _makes_note(n)))), key=lambda n: n.start)
+            for n in calls:
+                if n.kind == "fnref":
+                    key = (ch.path, n.data["label"])
+                    if key not in note_of:
+                        dn = self.defs_by_ch[ch.path].get(n.data["label"])
+                        if dn is None:
+                            continue
+                        note = Note(len(notes) + 1, ch.name, n.data["label"], gap=bool(dn.data.get("gap")),
+                                    origin=f"{ch.path}:{dn.line}:{dn.col}")
+                        note_of[key] = note
+                        notes.append(note)
+                        call_number[id(n)] = (note.number, 1)
+                    else:
+                        note = note_of[key]
+                        prev = sum(1 for v in call_number.values() if v[0] == note.number)
+                        call_number[id(n)] = (note.number, prev + 1)
+                else:
+                    note = Note(len(notes) + 1, ch.name, "@cite", origin=f"{ch.path}:{n.line}:{n.col}")
+                    note.cites = [item(i) for i in n.data["items"] if i["key"] in bib.entries]
                     notes.append(note)
                     call_number[id(n)] = (note.number, 1)
-                else:
-                    note = note_of[key]
-                    prev = sum(1 for v in call_number.values() if v[0] == note.number)
-                    call_number[id(n)] = (note.number, prev + 1)
-            else:
-                note = Note(len(notes) + 1, ch.name, "@cite", origin=f"{ch.path}:{n.line}:{n.col}")
-                note.cites = [CiteItem(i["key"], i["prefix"], i["locator"], i["suffix"], i["suppress_author"])
-                              for i in n.data["items"] if i["key"] in bib.entries]
-                notes.append(note)
-                call_number[id(n)] = (note.number, 1)
-                note_of[(ch.path, f"@{n.start}")] = note
-        # cites inside notes, in document order
-        for n in sorted((n for n in ch.nodes if n.kind == "cite" and n.note and node_visible(ch, n)),
-                        key=lambda n: n.start):
-            note = note_of.get((ch.path, n.note))
-            if note is not None:
-                note.cites.extend(CiteItem(i["key"], i["prefix"], i["locator"], i["suffix"], i["suppress_author"])
-                                  for i in n.data["items"] if i["key"] in bib.entries)
-    cited = [c.key for nt in notes for c in nt.cites]
-    # citations rendered in place in body text: anchors for the reference list's backlinks
-    inplace: dict[int, str] = {}
-    text_backlinks: dict[str, list[tuple[str, str, str]]] = {}  # key -> (page, anchor, label)
-    for ch in chapters:
-        heads = [h for h in ch.headings() if node_visible(ch, h)]
-        for n in ch.nodes:
-            if n.kind == "cite" and n.note is None and not _makes_note(n) and node_visible(ch, n):
-                cited.extend(i["key"] for i in n.data["items"] if i["key"] in bib.entries)
-                anchor = f"cite-{len(inplace) + 1}"
-                inplace[id(n)] = anchor
-                before = [h for h in heads if h.start <= n.start]
-                sec = numbers.get(id(before[-1])) if before else None
-                label = f"§{sec}" if sec else (before[-1].data["text"] if before else ch.title)
-                for i in n.data["items"]:
-                    if i["key"] in bib.entries:
-                        text_backlinks.setdefault(i["key"], []).append((ch.name, anchor, label))
-    styler = Styler(bib, cited, cfg.et_al_min)
-    positions = ibid_positions([[] if nt.gap else nt.cites for nt in notes], boundaries) if cfg.ibid else \
-        [["first"] * len(nt.cites) for nt in notes]
-    # per note, an iterator over its cite positions in order
-    pos_iter = {nt.number: iter(p) for nt, p in zip(notes, positions)}
-    ref_backlinks: dict[str, list[Note]] = {}
-    for nt in notes:
-        for c in nt.cites:
-            lst = ref_backlinks.setdefault(c.key, [])
-            if nt not in lst:
-                lst.append(nt)
-    references = sorted({k for k in cited}, key=lambda k: sort_key(styler, k))
-    for k in references:
-        ref_backlinks.setdefault(k, [])
+                    note_of[(ch.path, f"@{n.start}")] = note
+            # cites inside notes, in document order
+            for n in sorted((n for n in ch.nodes if n.kind == "cite" and n.note and self.node_visible(ch, n)),
+                            key=lambda n: n.start):
+                note = note_of.get((ch.path, n.note))
+                if note is not None:
+                    note.cites.extend(item(i) for i in n.data["items"] if i["key"] in bib.entries)
+        self.notes_by_page: dict[str, list[Note]] = {}
+        for nt in notes:
+            self.notes_by_page.setdefault(nt.page, []).append(nt)
 
-    # restricted sources that are not cited: their names are passages too
-    for key, m in bib.markings.items():
-        if cfg.scheme.rank(m) > vis.max and key in bib.entries:
-            e = bib.entries[key]
-            path, ln = bib.line_of(key)
-            t = e.fields.get("title", "")
-            removed.append(Removed(f"{path}:{ln}", m, "source", _words(t)))
-            add_restricted(f"{path}:{ln}:1", m, t, "source")
+    # ------------------------------------------------------------------ stage 5: citations
 
-    def link_ref(mode: str, page: str):
-        def f(key: str, text: str) -> str:
+    def prepare_citations(self) -> None:
+        """Cited works, a/b letters, Ibid. positions, and backlinks for the reference list."""
+        bib, notes = self.bib, self.notes
+        cited = [c.key for nt in notes for c in nt.cites]
+        # citations rendered in place in body text: anchors for the reference list's backlinks
+        self.inplace: dict[int, str] = {}
+        self.text_backlinks: dict[str, list[tuple[str, str, str]]] = {}  # key -> (page, anchor, label)
+        for ch in self.chapters:
+            heads = [h for h in ch.headings() if self.node_visible(ch, h)]
+            for n in ch.nodes:
+                if n.kind == "cite" and n.note is None and not _makes_note(n) and self.node_visible(ch, n):
+                    cited.extend(i["key"] for i in n.data["items"] if i["key"] in bib.entries)
+                    anchor = f"cite-{len(self.inplace) + 1}"
+                    self.inplace[id(n)] = anchor
+                    before = [h for h in heads if h.start <= n.start]
+                    sec = self.numbers.get(id(before[-1])) if before else None
+                    label = f"§{sec}" if sec else (before[-1].data["text"] if before else ch.title)
+                    for i in n.data["items"]:
+                        if i["key"] in bib.entries:
+                            self.text_backlinks.setdefault(i["key"], []).append((ch.name, anchor, label))
+        self.styler = Styler(bib, cited, self.cfg.et_al_min)
+        self.positions = ibid_positions([[] if nt.gap else nt.cites for nt in notes], self.boundaries) \
+            if self.cfg.ibid else [["first"] * len(nt.cites) for nt in notes]
+        self.pos_iter = {nt.number: iter(p) for nt, p in zip(notes, self.positions)}
+        self.ref_backlinks: dict[str, list[Note]] = {}
+        for nt in notes:
+            for c in nt.cites:
+                lst = self.ref_backlinks.setdefault(c.key, [])
+                if nt not in lst:
+                    lst.append(nt)
+        self.references = sorted(set(cited), key=lambda k: sort_key(self.styler, k))
+        for k in self.references:
+            self.ref_backlinks.setdefault(k, [])
+
+    def render_cluster(self, items: list[dict], note: Note | None, lead: bool, mode: str, narrative: bool) -> str:
+        def link(key: str, text: str) -> str:
             return f"[{text}]({page_url('references.md', mode)}#ref-{key})"
-        return f
 
-    def render_cluster(items: list[dict], note: Note | None, lead: bool, mode: str, narrative: bool) -> str:
         parts = []
         for j, it in enumerate(items):
-            if it["key"] not in bib.entries:
+            if it["key"] not in self.bib.entries:
                 parts.append(md_escape("@" + it["key"]))
                 continue
             c = CiteItem(it["key"], it["prefix"], it["locator"], it["suffix"], it["suppress_author"])
-            p = next(pos_iter[note.number], "first") if note is not None else "first"
+            p = next(self.pos_iter[note.number], "first") if note is not None else "first"
             if narrative or c.suppress_author:
                 p = "first"
-            parts.append(render_item(styler, c, p, link_ref(mode, ""), lead and j == 0))
+            parts.append(render_item(self.styler, c, p, link, lead and j == 0))
         return "; ".join(parts)
 
-    def xref_text(xid: str, mode: str) -> str:
-        if xid not in heading_vis:
+    def xref_text(self, xid: str, mode: str) -> str:
+        if xid not in self.heading_vis:
             return md_escape("@" + xid)
-        tch, h = heading_vis[xid]
-        num = numbers.get(id(h))
+        tch, h = self.heading_vis[xid]
+        num = self.numbers.get(id(h))
         if num:
-            word = "chapter" if h.data["level"] == 1 else "section"
-            label = f"{word} {num}"
+            label = f"{'chapter' if h.data['level'] == 1 else 'section'} {num}"
         else:
             label = f"“{h.data['text']}”"
         return f"[{md_escape(label)}]({page_url(tch.name, mode)}#{xid})"
 
-    # ---------------------------------------------------------------- edits -> pages
-    notes_by_page: dict[str, list[Note]] = {}
-    for nt in notes:
-        notes_by_page.setdefault(nt.page, []).append(nt)
-    pages: list[Page] = []
-    abbr_used: dict[str, str] = {}
-    for ch in chapters:
-        edits_common: list[tuple[int, int, str]] = []
+    # ------------------------------------------------------------------ stage 6: pages
+
+    def _common_edits(self, ch: Chapter) -> tuple[list[tuple[int, int, str]], str]:
+        """Edits every rendering of the chapter shares (filtering, numbers, front matter), and
+        the page's marking: the highest marking of what it shows."""
+        vis, scheme = self.vis, self.cfg.scheme
+        edits: list[tuple[int, int, str]] = []
         page_marking = ch.marking
         for r in ch.regions[1:]:
             if vis.visible(r):
-                page_marking = cfg.scheme.max(page_marking, vis.eff(r))
+                page_marking = scheme.max(page_marking, vis.eff(r))
                 for s, e in r.unwrap:
-                    edits_common.append((s, e, ""))
+                    edits.append((s, e, ""))
             elif r.parent is not None and vis.visible(r.parent):
                 keep = [c for c in r.children if c.tearline and vis.visible(c)]
                 if keep:
                     t = keep[0]
-                    edits_common.append((r.start, t.unwrap[0][1], ""))
-                    edits_common.append((t.unwrap[-1][0], r.end, ""))
-                    page_marking = cfg.scheme.max(page_marking, vis.eff(t))
+                    edits.append((r.start, t.unwrap[0][1], ""))
+                    edits.append((t.unwrap[-1][0], r.end, ""))
+                    page_marking = scheme.max(page_marking, vis.eff(t))
                 else:
-                    edits_common.append((r.start, r.end, ""))
+                    edits.append((r.start, r.end, ""))
         for n in ch.nodes:
             if n.kind == "comment":
-                edits_common.append((n.start, n.end, ""))
-            elif n.kind == "heading" and node_visible(ch, n):
-                num = numbers.get(id(n))
-                if num:
-                    edits_common.append((n.data["text_start"], n.data["text_start"], num + " "))
-                attrs = []
-                if n.data.get("id"):
-                    attrs.append("#" + n.data["id"])
-                if n.data.get("notes"):
-                    # a note call in a heading must not leak its number into the TOC label
-                    plain = _plain_heading(n)
-                    label = (num + " " if num else "") + plain
-                    attrs.append('data-toc-label="' + html.escape(label, quote=True) + '"')
-                attr_md = "{" + " ".join(attrs) + "}" if attrs else ""
-                if n.data.get("attr_off") is not None:
-                    a = n.data["attr_off"]
-                    e = ch.text.index("}", a) + 1
-                    edits_common.append((a, e, attr_md))
-                elif attr_md:
-                    eol = ch.text.find("\n", n.data["text_start"])
-                    eol = len(ch.text) if eol < 0 else eol
-                    edits_common.append((eol, eol, " " + attr_md))
-        # front matter
-        edits_common.append((0, ch.front_end, ""))
+                edits.append((n.start, n.end, ""))
+            elif n.kind == "heading" and self.node_visible(ch, n):
+                edits += self._heading_edits(ch, n)
+        edits.append((0, ch.front_end, ""))
+        return edits, page_marking
+
+    def _heading_edits(self, ch: Chapter, n: Node) -> list[tuple[int, int, str]]:
+        edits = []
+        num = self.numbers.get(id(n))
+        if num:
+            edits.append((n.data["text_start"], n.data["text_start"], num + " "))
+        attrs = []
+        if n.data.get("id"):
+            attrs.append("#" + n.data["id"])
+        if n.data.get("notes"):
+            # a note call in a heading must not leak its number into the TOC label
+            label = (num + " " if num else "") + _plain_heading(n)
+            attrs.append('data-toc-label="' + html.escape(label, quote=True) + '"')
+        attr_md = "{" + " ".join(attrs) + "}" if attrs else ""
+        if n.data.get("attr_off") is not None:
+            a = n.data["attr_off"]
+            edits.append((a, ch.text.index("}", a) + 1, attr_md))
+        elif attr_md:
+            eol = ch.text.find("\n", n.data["text_start"])
+            eol = len(ch.text) if eol < 0 else eol
+            edits.append((eol, eol, " " + attr_md))
+        return edits
+
+    def chapter_page(self, ch: Chapter, first: bool) -> Page:
+        cfg = self.cfg
+        edits_common, page_marking = self._common_edits(ch)
         deleted = _merge([(a, b) for a, b, rep in edits_common if not rep and b - a > 0])
         starts = [x for x, _ in deleted]
 
@@ -516,136 +574,146 @@ def assemble(project: Project, ed: Edition, render: bool = True, with_pdf: bool 
             return a >= ch.front_end and not (i >= 0 and b <= deleted[i][1])
 
         visible_runs = [(a, t) for a, b, t in ch.texts if shown_run(a, b)]
-
+        page_notes = self.notes_by_page.get(ch.name, [])
         out = {}
         # notes are rendered once (site links); the PDF reuses them, its writer turning page
         # links into in-document anchors
         note_html: dict[int, str] = {}
-        for mode in (("md", "pdf") if render and with_pdf else ("md",)):
+        for mode in (("md", "pdf") if self.render and self.with_pdf else ("md",)):
             edits = list(edits_common)
             # both modes render the same sequence of cite positions
-            for nt in notes_by_page.get(ch.name, []):
-                pos_iter[nt.number] = iter(positions[nt.number - 1])
-            for n in ch.nodes:
-                if not node_visible(ch, n):
-                    continue
-                if n.kind == "xref":
-                    edits.append((n.start, n.end, xref_text(n.data["id"], "html" if (n.note and mode == "md") else mode)))
-                elif n.kind == "cite" and (n.note or not _makes_note(n)):
-                    note = note_of.get((ch.path, n.note)) if n.note else None
-                    dn = defs_by_ch[ch.path].get(n.note) if n.note else None
-                    lead = bool(dn) and ch.text[dn.data["content"][0]:n.start].strip() == ""
-                    emode = "html" if (n.note and mode == "md") else mode
-                    anchor = f'<a id="{inplace[id(n)]}"></a>' if id(n) in inplace else ""
-                    edits.append((n.start, n.end, anchor + render_cluster(n.data["items"], note, lead, emode,
-                                                                          narrative=not n.data["bracketed"])))
-                elif n.kind == "fndef" and not n.data.get("inline"):
-                    edits.append((n.start, n.end, ""))
-            # note contents (after their inner edits)
+            for nt in page_notes:
+                self.pos_iter[nt.number] = iter(self.positions[nt.number - 1])
+            edits += self._inline_edits(ch, mode)
             sorted_edits = sort_edits(edits)
-            for nt in notes_by_page.get(ch.name, []):
-                if nt.number in note_html:
-                    continue
-                if nt.gap:
-                    body_md = f"*{GAP_TEXT}*"
-                elif nt.label == "@cite":
-                    body_md = render_cluster([{"key": c.key, "prefix": c.prefix, "locator": c.locator,
-                                               "suffix": c.suffix, "suppress_author": c.suppress_author}
-                                              for c in nt.cites], nt, True, "html" if mode == "md" else mode, False)
-                else:
-                    dn = defs_by_ch[ch.path][nt.label]
-                    cs, ce = dn.data["content"]
-                    body_md = _dedent_note(apply_edits(ch.text, sorted_edits, cs, ce, presorted=True))
-                html_body = _note_md().render(body_md).strip() if render else body_md
-                note_html[nt.number] = html_body
-                if mode == "md":
-                    nt.html = html_body
-            # calls
-            for n in ch.nodes:
-                if id(n) not in call_number:
-                    continue
-                num, nth = call_number[id(n)]
-                if mode == "md":
-                    rid = f"fnref:{num}" if nth == 1 else f"fnref{nth}:{num}"
-                    call = f'<sup id="{rid}"><a class="footnote-ref" href="#fn:{num}">{num}</a></sup>'
-                else:
-                    body = note_html[num]
-                    body = re.sub(r"</p>\s*<p>", "<br>", body)
-                    body = re.sub(r"</?p>", "", body).strip()
-                    call = f'<span class="footnote" id="fn:{num}">{body}</span>' if nth == 1 else \
-                        f'<sup class="fn-again"><a href="#fn:{num}">{num}</a></sup>'
-                edits.append((n.start, n.end, call))
+            for nt in page_notes:  # note contents, after their inner edits
+                if nt.number not in note_html:
+                    note_html[nt.number] = self._note_html(ch, nt, sorted_edits, mode)
+                    if mode == "md":
+                        nt.html = note_html[nt.number]
+            edits += self._call_edits(ch, mode, note_html)
             body = apply_edits(ch.text, edits, 0, len(ch.text)).strip("\n")
-            body = re.sub(r"\n{3,}", "\n\n", body)
-            out[mode] = body
-            if mode == "md":
-                page_notes = notes_by_page.get(ch.name, [])
-                if page_notes:
-                    items = "\n".join(
-                        f'<li id="fn:{nt.number}" value="{nt.number}"{GAP_CLASS if nt.gap else ""}>'
-                        f'{nt.html} <a class="footnote-backref" href="#fnref:{nt.number}" '
-                        f'title="Back to the text of note {nt.number}">&#8617;</a></li>'
-                        for nt in page_notes)
-                    out["md"] += ("\n\n<div class=\"footnote\">\n<hr>\n"
-                                  f"<ol start=\"{page_notes[0].number}\">\n{items}\n</ol>\n</div>\n")
+            out[mode] = re.sub(r"\n{3,}", "\n\n", body)
+        if page_notes:
+            items = "\n".join(
+                f'<li id="fn:{nt.number}" value="{nt.number}"{GAP_CLASS if nt.gap else ""}>'
+                f'{nt.html} <a class="footnote-backref" href="#fnref:{nt.number}" '
+                f'title="Back to the text of note {nt.number}">&#8617;</a></li>'
+                for nt in page_notes)
+            out["md"] += ("\n\n<div class=\"footnote\">\n<hr>\n"
+                          f"<ol start=\"{page_notes[0].number}\">\n{items}\n</ol>\n</div>\n")
         # abbreviations used on the page
-        text_for_abbr = out["md"]
-        used = {a: x for a, x in cfg.abbreviations.items() if re.search(r"\b" + re.escape(a) + r"\b", text_for_abbr)}
-        abbr_used.update(used)
+        used = {a: x for a, x in cfg.abbreviations.items() if re.search(r"\b" + re.escape(a) + r"\b", out["md"])}
+        self.abbr_used.update(used)
         abbr_block = "\n".join(f"*[{a}]: {x}" for a, x in sorted(used.items()))
-        nums = {id(h): numbers.get(id(h)) for h in ch.headings()}
         h1 = next((h for h in ch.headings() if h.data["level"] == 1), None)
-        num = nums.get(id(h1)) if h1 else None
+        num = self.numbers.get(id(h1)) if h1 else None
         title = f"{num} {ch.title}" if num else ch.title
         fm = f"---\ntitle: {_yaml_str(title)}\n---\n\n"
-        cover = _cover(cfg, ed, page_marking, with_pdf) + "\n\n" if not pages else ""
+        cover = _cover(cfg, self.ed, page_marking, self.with_pdf) + "\n\n" if first else ""
         site = fm + banner(page_marking) + "\n\n" + cover + out["md"] + "\n\n" + banner(page_marking) + "\n"
         if abbr_block:
             site += "\n" + abbr_block + "\n"
-        pages.append(Page(ch.name, title, page_marking, site, out.get("pdf", "") + "\n", ch, visible_runs))
+        return Page(ch.name, title, page_marking, site, out.get("pdf", "") + "\n", ch, visible_runs)
 
-    # reference list page
-    if references:
-        rows = []
-        for k in references:
-            back = ", ".join(f'<a href="{page_url(nt.page, "html")}#fn:{nt.number}">{nt.number}</a>'
-                             for nt in ref_backlinks[k])
-            parts = []
-            if back:
-                parts.append(f'Cited in note{"s" if len(ref_backlinks[k]) > 1 else ""} {back}')
-            if text_backlinks.get(k):
-                parts.append("in the text at " + ", ".join(
-                    f'<a href="{page_url(pg, "html")}#{a}">{html.escape(lbl)}</a>' for pg, a, lbl in text_backlinks[k]))
-            back_html = f' <span class="envscan-backrefs">{"; ".join(parts)}.</span>' if parts else ""
-            entry_html = format_reference_html(styler, k, ref_cache) if render else k
-            rows.append(f'<li id="ref-{k}">{entry_html}{back_html}</li>')
-        ref_marking = cfg.scheme.lowest
-        for k in references:
-            if k in bib.markings:
-                ref_marking = cfg.scheme.max(ref_marking, bib.markings[k])
-        body = "# References {#references}\n\n<ul class=\"envscan-references\">\n" + "\n".join(rows) + "\n</ul>\n"
-        site = f"---\ntitle: References\n---\n\n{banner(ref_marking)}\n\n{body}\n{banner(ref_marking)}\n"
-        pages.append(Page("references.md", "References", ref_marking, site, body))
-    if abbr_used:
-        rows = "\n".join(f"| {a} | {md_escape(x)} |" for a, x in sorted(abbr_used.items()))
-        body = "# Abbreviations {#abbreviations}\n\n| Abbreviation | Meaning |\n|---|---|\n" + rows + "\n"
-        lowest = cfg.scheme.lowest
-        site = f"---\ntitle: Abbreviations\n---\n\n{banner(lowest)}\n\n{body}\n{banner(lowest)}\n"
-        pages.append(Page("abbreviations.md", "Abbreviations", lowest, site, body))
+    def _inline_edits(self, ch: Chapter, mode: str) -> list[tuple[int, int, str]]:
+        """Cross-references and citations rendered; footnote definitions lifted out of the text."""
+        edits = []
+        for n in ch.nodes:
+            if not self.node_visible(ch, n):
+                continue
+            if n.kind == "xref":
+                edits.append((n.start, n.end, self.xref_text(n.data["id"], "html" if (n.note and mode == "md")
+                                                             else mode)))
+            elif n.kind == "cite" and (n.note or not _makes_note(n)):
+                note = self.note_of.get((ch.path, n.note)) if n.note else None
+                dn = self.defs_by_ch[ch.path].get(n.note) if n.note else None
+                lead = bool(dn) and ch.text[dn.data["content"][0]:n.start].strip() == ""
+                emode = "html" if (n.note and mode == "md") else mode
+                anchor = f'<a id="{self.inplace[id(n)]}"></a>' if id(n) in self.inplace else ""
+                edits.append((n.start, n.end, anchor + self.render_cluster(n.data["items"], note, lead, emode,
+                                                                           narrative=not n.data["bracketed"])))
+            elif n.kind == "fndef" and not n.data.get("inline"):
+                edits.append((n.start, n.end, ""))
+        return edits
 
-    for nt in notes:
+    def _note_html(self, ch: Chapter, nt: Note, sorted_edits, mode: str) -> str:
         if nt.gap:
-            removed.append(Removed(nt.origin, "gap", "note-gap", 0))
-    left_out: dict[str, int] = {}
-    for a in project.assets:
-        if a not in assets:  # files in docs/ this edition's pages do not reference: never copied
-            ext = ("." + a.rsplit(".", 1)[-1].lower()) if "." in a.rsplit("/", 1)[-1] else "(no extension)"
-            left_out[ext] = left_out.get(ext, 0) + 1
-    for ext, count in sorted(left_out.items()):
-        # counted by type, not named: a file name can itself be restricted
-        removed.append(Removed(f"{cfg.docs_dir}/: {count} unreferenced {ext} file(s)", "unreferenced", "asset", 0))
-    return AssembledEdition(ed, pages, notes, references, restricted, removed, sorted(assets), abbr_used,
-                            sections), diags
+            body_md = f"*{GAP_TEXT}*"
+        elif nt.label == "@cite":
+            body_md = self.render_cluster([{"key": c.key, "prefix": c.prefix, "locator": c.locator,
+                                            "suffix": c.suffix, "suppress_author": c.suppress_author}
+                                           for c in nt.cites], nt, True, "html" if mode == "md" else mode, False)
+        else:
+            cs, ce = self.defs_by_ch[ch.path][nt.label].data["content"]
+            body_md = _dedent_note(apply_edits(ch.text, sorted_edits, cs, ce, presorted=True))
+        return _note_md().render(body_md).strip() if self.render else body_md
+
+    def _call_edits(self, ch: Chapter, mode: str, note_html: dict[int, str]) -> list[tuple[int, int, str]]:
+        """Note calls: a linked number on the site, the note itself (a CSS footnote) in the PDF."""
+        edits = []
+        for n in ch.nodes:
+            if id(n) not in self.call_number:
+                continue
+            num, nth = self.call_number[id(n)]
+            if mode == "md":
+                rid = f"fnref:{num}" if nth == 1 else f"fnref{nth}:{num}"
+                call = f'<sup id="{rid}"><a class="footnote-ref" href="#fn:{num}">{num}</a></sup>'
+            else:
+                body = re.sub(r"</p>\s*<p>", "<br>", note_html[num])
+                body = re.sub(r"</?p>", "", body).strip()
+                call = f'<span class="footnote" id="fn:{num}">{body}</span>' if nth == 1 else \
+                    f'<sup class="fn-again"><a href="#fn:{num}">{num}</a></sup>'
+            edits.append((n.start, n.end, call))
+        return edits
+
+    def back_matter(self) -> list[Page]:
+        """The reference list and the list of abbreviations."""
+        cfg, pages = self.cfg, []
+        if self.references:
+            rows = []
+            for k in self.references:
+                backs = self.ref_backlinks[k]
+                parts = []
+                if backs:
+                    nums = ", ".join(f'<a href="{page_url(nt.page, "html")}#fn:{nt.number}">{nt.number}</a>'
+                                     for nt in backs)
+                    parts.append(f'Cited in note{"s" if len(backs) > 1 else ""} {nums}')
+                if self.text_backlinks.get(k):
+                    parts.append("in the text at " + ", ".join(
+                        f'<a href="{page_url(pg, "html")}#{a}">{html.escape(lbl)}</a>'
+                        for pg, a, lbl in self.text_backlinks[k]))
+                back_html = f' <span class="envscan-backrefs">{"; ".join(parts)}.</span>' if parts else ""
+                entry_html = format_reference_html(self.styler, k, self.ref_cache) if self.render else k
+                rows.append(f'<li id="ref-{k}">{entry_html}{back_html}</li>')
+            ref_marking = cfg.scheme.lowest
+            for k in self.references:
+                if k in self.bib.markings:
+                    ref_marking = cfg.scheme.max(ref_marking, self.bib.markings[k])
+            body = "# References {#references}\n\n<ul class=\"envscan-references\">\n" + "\n".join(rows) + "\n</ul>\n"
+            site = f"---\ntitle: References\n---\n\n{banner(ref_marking)}\n\n{body}\n{banner(ref_marking)}\n"
+            pages.append(Page("references.md", "References", ref_marking, site, body))
+        if self.abbr_used:
+            rows = "\n".join(f"| {a} | {md_escape(x)} |" for a, x in sorted(self.abbr_used.items()))
+            body = "# Abbreviations {#abbreviations}\n\n| Abbreviation | Meaning |\n|---|---|\n" + rows + "\n"
+            lowest = cfg.scheme.lowest
+            site = f"---\ntitle: Abbreviations\n---\n\n{banner(lowest)}\n\n{body}\n{banner(lowest)}\n"
+            pages.append(Page("abbreviations.md", "Abbreviations", lowest, site, body))
+        return pages
+
+    def report_left_out(self) -> None:
+        for nt in self.notes:
+            if nt.gap:
+                self.removed.append(Removed(nt.origin, "gap", "note-gap", 0))
+        left_out: dict[str, int] = {}
+        for a in self.project.assets:
+            if a not in self.assets:  # files in docs/ this edition's pages do not reference: never copied
+                ext = ("." + a.rsplit(".", 1)[-1].lower()) if "." in a.rsplit("/", 1)[-1] else "(no extension)"
+                left_out[ext] = left_out.get(ext, 0) + 1
+        for ext, count in sorted(left_out.items()):
+            # counted by type, not named: a file name can itself be restricted
+            self.removed.append(Removed(f"{self.cfg.docs_dir}/: {count} unreferenced {ext} file(s)", "unreferenced",
+                                        "asset", 0))
 
 
 def pdf_filename(title: str, edition: str) -> str:
