@@ -90,6 +90,7 @@ class Edition:
     max_marking: str
     title: str
     pdf: bool = True
+    editor_notes: bool = False  # a working view: editor notes shown, marked as such
 
 
 @dataclass(frozen=True)
@@ -275,7 +276,7 @@ def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, lis
         if not isinstance(spec, dict) or "max" not in spec:
             err("E-CONFIG-EDITIONS", f"edition {name!r} needs 'max: LABEL'", k)
             continue
-        unknown = set(spec) - {"max", "title", "pdf"}
+        unknown = set(spec) - {"max", "title", "pdf", "editor_notes"}
         for u in sorted(unknown):
             err("E-CONFIG-UNKNOWN", f"unknown key {u!r} in edition {name!r}", k + (u,))
         if spec["max"] not in labels:
@@ -287,7 +288,7 @@ def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, lis
             err("E-CONFIG-EDITIONS", f"edition name {name!r} must be letters, digits, '-' or '_'", k)
             continue
         editions[str(name)] = Edition(str(name), spec["max"], str(spec.get("title", f"{name} edition")),
-                                      bool(spec.get("pdf", True)))
+                                      bool(spec.get("pdf", True)), spec.get("editor_notes") is True)
 
     rep = es.get("report") or {}
     if not isinstance(rep, dict):

@@ -79,6 +79,7 @@ class _Vis:
     def __init__(self, project: Project, ed: Edition):
         self.scheme = project.config.scheme
         self.max = self.scheme.rank(ed.max_marking)
+        self.editor_notes = ed.editor_notes
         self._eff: dict[int, str] = {}
         self._vis: dict[int, bool] = {}
 
@@ -101,7 +102,7 @@ class _Vis:
             if r.parent is None:
                 v = self.scheme.rank(self.eff(r)) <= self.max
             elif r.editor:
-                v = False
+                v = self.editor_notes and self.visible(r.parent)
             elif r.tearline:
                 v = (not self.visible(r.parent)) and r.parent.parent is not None and \
                     self.visible(r.parent.parent) and self.scheme.rank(self.eff(r)) <= self.max
@@ -125,7 +126,9 @@ def _text_in(ch: Chapter, s: int, e: int, skip: list[tuple[int, int]] = ()) -> s
 
 @lru_cache(maxsize=1)
 def _note_md() -> MarkdownIt:
-    return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    # raw HTML from authors is rejected at parse time (E-HTML-RAW), so the only HTML here is
+    # envscan's own (working-view editor spans)
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 
 
 def sort_edits(edits: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -522,6 +525,14 @@ class _Assembly:
         for r in ch.regions[1:]:
             if vis.visible(r):
                 page_marking = scheme.max(page_marking, vis.eff(r))
+                if r.editor and len(r.unwrap) == 2:  # a working view: editor notes shown as such
+                    (a1, b1), (a2, b2) = r.unwrap
+                    if r.kind == "div":
+                        edits += [(a1, b1, '\n<div class="envscan-editor" markdown="1">\n\n'),
+                                  (a2, b2, "\n</div>\n\n")]
+                    else:
+                        edits += [(a1, b1, '<span class="envscan-editor">'), (a2, b2, "</span>")]
+                    continue
                 for s, e in r.unwrap:
                     edits.append((s, e, ""))
             elif r.parent is not None and vis.visible(r.parent):
