@@ -110,5 +110,27 @@ def build(editions: tuple[str, ...], no_pdf: bool, strict: bool, fmt: str, root:
     sys.exit(EXIT_USAGE if usage or _config_failed(diags) else _exit_code(diags, strict))
 
 
+@main.command()
+@click.argument("edition", required=False)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("-C", "--root", "root", default=None)
+def serve(edition: str | None, host: str, port: int, root: str | None) -> None:
+    """Live preview of an edition (default: the widest), rebuilt on every change to the source."""
+    from .serve import serve as run_serve
+
+    r = _root(root)
+    if r is None:
+        _emit([error("E-CONFIG-MISSING", "no mkdocs.yml here or in any parent folder")], "text", sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+    def report(diags: list[Diagnostic]) -> None:
+        diags = dedupe_sorted(d for d in diags if d.severity == ERROR)
+        _emit(diags if diags else [], "text", sys.stderr) if diags else click.echo("envscan: preview updated",
+                                                                                 err=True)
+
+    sys.exit(_guarded(r, "text", lambda: run_serve(r, edition, host, port, report)))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -28,5 +28,6 @@ class GuardPlugin(BasePlugin[EnvscanConfig]):
     def on_config(self, config):
         raise PluginError(
             "this repository holds restricted sources: plain 'mkdocs build'/'mkdocs serve' would publish "
-            "them unfiltered. Run 'envscan build [EDITION]' instead (output in site/<edition>/)."
+            "them unfiltered. Run 'envscan build [EDITION]' instead (output in site/<edition>/), or "
+            "'envscan serve [EDITION]' for a live preview."
         )
