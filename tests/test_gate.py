@@ -529,3 +529,19 @@ def test_property_passage_found_in_any_tag_soup(case):
     found = g.scan_bytes(html_with.encode(), "index.html")
     assert [(f.restricted_id, f.kind) for f in found] == [("R1", "fingerprint")]
     assert g.scan_bytes(html_without.encode(), "index.html") == []
+
+
+def test_memo_rescans_changed_files_and_reuses_unchanged(tmp_path):
+    """A tree scanned while it is being written: only bytes actually scanned are trusted."""
+    passage = "the quarterly budget review of the harbour authority was postponed again"
+    g = Gate([Restricted("R1", passage, "docs/a.md:3:1", "TLP:AMBER")])
+    memo: dict = {}
+    page = tmp_path / "page.html"
+    page.write_text("<p>the quarterly budget review of the</p>", encoding="utf-8")  # half written
+    other = tmp_path / "other.html"
+    other.write_text(f"<p>{passage}</p>", encoding="utf-8")
+    first = g.scan_tree(tmp_path, memo)
+    assert [f.location for f in first] == ["other.html"]
+    page.write_text(f"<p>{passage}</p>", encoding="utf-8")  # finished: now it leaks
+    second = g.scan_tree(tmp_path, memo)
+    assert sorted(f.location for f in second) == ["other.html", "page.html"]

@@ -1018,10 +1018,15 @@ class Gate:
             findings.extend(self._scan_blob(child_label, child_name, blob, depth + 1))
         return findings
 
-    def scan_tree(self, root: Path) -> list[Finding]:
+    def scan_tree(self, root: Path, memo: dict | None = None) -> list[Finding]:
         """Scan every file under ``root`` (hidden files included; symbolic
-        links are reported, not followed).  Paths are scanned too."""
+        links are reported, not followed).  Paths are scanned too.
+
+        ``memo`` (relative path -> (SHA-256 of the bytes scanned, findings)) lets a caller scan
+        a tree while it is still being written and then call again: a file whose bytes are
+        unchanged since it was scanned is not scanned twice; any other file is."""
         root = Path(root)
+        self._memo = memo
         findings: list[Finding] = []
         if root.is_symlink():
             return [Finding("", "", root.name, "symlink")]
@@ -1076,9 +1081,18 @@ class Gate:
             data = path.read_bytes()
         except OSError:
             return [Finding("", "", rel, "unreadable")]
-        if self._vendored(rel, data):
-            return []
-        return self._scan_blob(rel, rel, data, 0)
+        memo = getattr(self, "_memo", None)
+        if memo is not None:
+            import hashlib
+
+            digest = hashlib.sha256(data).digest()
+            hit = memo.get(rel)
+            if hit is not None and hit[0] == digest:
+                return list(hit[1])
+        found = [] if self._vendored(rel, data) else self._scan_blob(rel, rel, data, 0)
+        if memo is not None:
+            memo[rel] = (digest, tuple(found))
+        return found
 
     def _vendored(self, rel: str, data: bytes) -> bool:
         """True when the file is byte-identical to the file at the same relative path in one of

@@ -169,7 +169,7 @@ def _mkdocs_in_env(config_file: Path, epoch: int) -> list[Diagnostic]:
 class InProcessMkDocs:
     """Runs MkDocs in this process."""
 
-    def run(self, config_file: Path, epoch: int) -> list[Diagnostic]:
+    def run(self, config_file: Path, epoch: int, while_waiting=None) -> list[Diagnostic]:
         return _mkdocs_in_env(config_file, epoch)
 
     def close(self) -> None:
@@ -214,9 +214,11 @@ class ForkedMkDocs:
         self._proc.start()
         child.close()
 
-    def run(self, config_file: Path, epoch: int) -> list[Diagnostic]:
+    def run(self, config_file: Path, epoch: int, while_waiting=None) -> list[Diagnostic]:
         try:
             self._conn.send((str(config_file), epoch))
+            while while_waiting is not None and not self._conn.poll(0.05):
+                while_waiting()  # this core is free while the worker renders
             return self._conn.recv()
         except (EOFError, OSError) as exc:
             return [error("E-RENDER", f"the MkDocs worker stopped unexpectedly ({type(exc).__name__})")]
@@ -328,7 +330,10 @@ def render_edition(project: Project, ae: AssembledEdition, out: Path, epoch: int
         cfg_file = work / "mkdocs.yml"
         cfg_file.write_text(yaml.dump(cfg, Dumper=_Dumper, sort_keys=False, allow_unicode=True), encoding="utf-8")
         step(f"rendering {name} site")
-        d = (runner or InProcessMkDocs()).run(cfg_file, epoch)
+        gate = Gate(ae.restricted, project.config.gate_allow, trusted_roots=theme_roots())
+        memo: dict = {}  # the gate scans pages as they are written; unchanged bytes are not rescanned
+        d = (runner or InProcessMkDocs()).run(cfg_file, epoch,
+                                              while_waiting=lambda: site.is_dir() and gate.scan_tree(site, memo))
         diags += [Diagnostic(x.severity, x.code, x.message, x.path, x.line, x.col, x.hints, name) for x in d]
         if any(x.severity == "error" for x in d):
             return diags
@@ -341,8 +346,7 @@ def render_edition(project: Project, ae: AssembledEdition, out: Path, epoch: int
             if any(x.severity == "error" for x in d):
                 return diags
         step(f"leak gate {name}")
-        gate = Gate(ae.restricted, project.config.gate_allow, trusted_roots=theme_roots())
-        findings = gate.scan_tree(site)
+        findings = gate.scan_tree(site, memo)
         for f in findings:
             what = (f"restricted passage {f.restricted_id} from {f.origin} found in output {f.location} ({f.kind})"
                     if f.restricted_id else f"output file {f.location} cannot be verified ({f.kind})")
