@@ -114,9 +114,8 @@ def pages(public) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def all_pages(public) -> dict[str, str]:
-    """Every content page of the public site (nav pages + generated references/abbreviations)."""
-    return {str(p.relative_to(public)): p.read_text(encoding="utf-8") for p in sorted(public.rglob("*.html"))
-            if p.name != "404.html"}
+    """Every page of the public site (nav pages, generated references/abbreviations, and 404)."""
+    return {str(p.relative_to(public)): p.read_text(encoding="utf-8") for p in sorted(public.rglob("*.html"))}
 
 
 @pytest.fixture(scope="module")

@@ -47,6 +47,7 @@ class Page:
     pdf_md: str
     chapter: Chapter | None = None
     visible_runs: list[tuple[int, str]] = field(default_factory=list)  # (source offset, text) shown
+    listed: bool = True  # in the navigation and the PDF (False: the 404 page)
 
     @property
     def visible_text(self) -> str:
@@ -710,6 +711,12 @@ class _Assembly:
             lowest = cfg.scheme.lowest
             site = f"---\ntitle: Abbreviations\n---\n\n{banner(lowest)}\n\n{body}\n{banner(lowest)}\n"
             pages.append(Page("abbreviations.md", "Abbreviations", lowest, site, body))
+        lowest = cfg.scheme.lowest
+        body = ("# Page not found {#not-found}\n\nThis page is not part of this edition. Use the navigation or "
+                "search to find a chapter.\n")
+        pages.append(Page("404.md", "Page not found", lowest,
+                          f"---\ntitle: Page not found\nsearch:\n  exclude: true\n---\n\n{banner(lowest)}\n\n"
+                          f"{body}\n{banner(lowest)}\n", "", listed=False))
         return pages
 
     def report_left_out(self) -> None:

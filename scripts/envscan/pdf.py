@@ -56,6 +56,8 @@ def build_html(project: Project, ae: AssembledEdition, epoch: int) -> str:
     toc.append("</ul></section>")
     parts.append("".join(toc))
     for p in ae.pages:
+        if not p.listed:
+            continue
         md.reset()
         body = md.convert(p.pdf_md)
         stem = p.name[:-3]

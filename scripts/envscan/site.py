@@ -57,7 +57,7 @@ def edition_config(project: Project, ae: AssembledEdition, docs: Path, site: Pat
     theme.setdefault("name", "material")
     theme["font"] = False  # no Google Fonts: the site works offline
     theme.setdefault("language", rep.language)
-    nav = [{p.title: p.name} for p in ae.pages]
+    nav = [{p.title: p.name} for p in ae.pages if p.listed]
     return {
         "site_name": f"{rep.title} — {ae.edition.title}",
         "site_description": raw.get("site_description", ""),
