@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pybtex.database import parse_string
 
 from envscan.bib import Bibliography
@@ -124,3 +126,20 @@ def test_reference_entries():
     assert "Baumgartner et al. 2010." in part and "others" not in part
     cache: dict[str, str] = {}
     assert format_reference_html(st, "full2009", cache) == full and len(cache) == 1
+
+
+def test_no_double_full_stop_after_generated_ibid(tmp_path):
+    """'[@key, 4].' after a note citing the same page renders 'Ibid.' with one full stop."""
+    from edition_helpers import chapter, make_project
+
+    from envscan.edition import assemble
+    from envscan.project import load_project
+
+    body = ("# Harbour Review {#sec-review}\n\nThe budget grew.[^a] It grew again.[^b]\n\n"
+            "[^a]: [@smith2010, 4]\n[^b]: [@smith2010, 4].\n")
+    root = make_project(tmp_path, {"index.md": chapter(body)})
+    project, _ = load_project(root)
+    ae, diags = assemble(project, project.config.editions["public"])
+    assert not [d for d in diags if d.severity == "error"]
+    text = re.sub(r"<[^>]+>", "", ae.notes[1].html)
+    assert text == "Ibid.", ae.notes[1].html  # the source's own full stop, not a second one

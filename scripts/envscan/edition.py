@@ -643,8 +643,10 @@ class _Assembly:
                 lead = bool(dn) and ch.text[dn.data["content"][0]:n.start].strip() == ""
                 emode = "html" if (n.note and mode == "md") else mode
                 anchor = f'<a id="{self.inplace[id(n)]}"></a>' if id(n) in self.inplace else ""
-                edits.append((n.start, n.end, anchor + self.render_cluster(n.data["items"], note, lead, emode,
-                                                                           narrative=not n.data["bracketed"])))
+                text = self.render_cluster(n.data["items"], note, lead, emode, narrative=not n.data["bracketed"])
+                if ch.text[n.end:n.end + 1] == ".":  # "Ibid." or "et al." before the sentence's own full stop
+                    text = re.sub(r"\.(\]\([^()]*\))?$", r"\1", text)
+                edits.append((n.start, n.end, anchor + text))
             elif n.kind == "fndef" and not n.data.get("inline"):
                 edits.append((n.start, n.end, ""))
         return edits
