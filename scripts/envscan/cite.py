@@ -90,6 +90,10 @@ class Styler:
         self.suffix: dict[str, str] = {}
         for keys in groups.values():
             if len(keys) > 1:
+                # letters follow the reference list's order within the group: a 'sortkey' field
+                # when an editor sets one (to keep a printed edition's letters), else the title
+                keys = sorted(keys, key=lambda k: (bib.entries[k].fields.get("sortkey", ""),
+                                                   bib.entries[k].fields.get("title", "").casefold(), k))
                 for i, k in enumerate(keys):
                     self.suffix[k] = chr(ord("a") + i) if i < 26 else str(i)
 
