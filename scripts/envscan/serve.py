@@ -13,14 +13,12 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-import yaml
-
 from .diagnostics import Diagnostic, has_errors
 from .edition import assemble
 from .pipeline import _select, source_leak_check
 from .project import load_project
 from .resolve import resolve
-from .site import _Dumper, asset_text, edition_config
+from .site import write_config, write_tree
 
 
 def _snapshot(root: Path, docs_dir: str) -> dict[str, float]:
@@ -37,12 +35,13 @@ def _snapshot(root: Path, docs_dir: str) -> dict[str, float]:
 
 
 def prepare(root: Path, edition: str | None, work: Path) -> tuple[Path | None, list[Diagnostic]]:
-    """Assemble the edition into ``work`` (docs/ + mkdocs.yml); returns the config path or None."""
+    """Assemble the edition (default: the one that shows the most) into ``work``, as a build
+    would; returns the config path, or None when the source has errors."""
     project, diags = load_project(root)
     if project is None:
         return None, diags
     diags += resolve(project)
-    if edition is None and project.config.editions:  # default: the edition that shows the most
+    if edition is None and project.config.editions:
         edition = max(project.config.editions.values(),
                       key=lambda e: project.config.scheme.rank(e.max_marking)).name
     eds, d = _select(project, [edition] if edition else None)
@@ -55,29 +54,8 @@ def prepare(root: Path, edition: str | None, work: Path) -> tuple[Path | None, l
         diags += source_leak_check(project, ae)
     if has_errors(diags):
         return None, diags
-    docs = work / "docs"
-    (docs / "assets").mkdir(parents=True, exist_ok=True)
-    wanted = {p.name for p in ae.pages} | {"assets/envscan.css"} | set(ae.assets)
-    for p in ae.pages:
-        _write_if_changed(docs / p.name, p.site_md.encode("utf-8"))
-    _write_if_changed(docs / "assets" / "envscan.css", asset_text("envscan.css").encode("utf-8"))
-    src_docs = project.root / project.config.docs_dir
-    for a in ae.assets:
-        (docs / a).parent.mkdir(parents=True, exist_ok=True)
-        _write_if_changed(docs / a, (src_docs / a).read_bytes())
-    for f in list(docs.rglob("*")):
-        if f.is_file() and f.relative_to(docs).as_posix() not in wanted:
-            f.unlink()  # a page or asset no longer in the edition
-    cfg = edition_config(project, ae, docs, work / "site")
-    cfg_file = work / "mkdocs.yml"
-    _write_if_changed(cfg_file, yaml.dump(cfg, Dumper=_Dumper, sort_keys=False, allow_unicode=True).encode("utf-8"))
-    return cfg_file, diags
-
-
-def _write_if_changed(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists() or path.read_bytes() != data:
-        path.write_bytes(data)
+    docs = write_tree(project, ae, work)
+    return write_config(project, ae, work, docs, work / "site"), diags
 
 
 def watch(root: Path, edition: str | None, work: Path, report: Callable[[list[Diagnostic]], None],
@@ -95,18 +73,14 @@ def watch(root: Path, edition: str | None, work: Path, report: Callable[[list[Di
 def serve(root: Path, edition: str | None, host: str, port: int, report: Callable[[list[Diagnostic]], None]) -> int:
     from mkdocs.commands.serve import serve as mk_serve
 
-    project, _ = load_project(root)
-    if edition is None and project is not None and project.config.editions:
-        edition = max(project.config.editions.values(),
-                      key=lambda e: project.config.scheme.rank(e.max_marking)).name
-    work = root / "build" / "preview" / (edition or "default")
+    work = root / "build" / "preview"  # one preview at a time; write_tree drops what is stale
     cfg_file, diags = prepare(root, edition, work)
     report(diags)
     if cfg_file is None:
         return 1
     import sys
 
-    print(f"envscan: live preview of {cfg_file.parent.name!r} on http://{host}:{port}/ (Ctrl-C to stop)",
+    print(f"envscan: live preview on http://{host}:{port}/ (Ctrl-C to stop)",
           file=sys.stderr)
     stop = threading.Event()
     t = threading.Thread(target=watch, args=(root, edition, work, report, stop), daemon=True)

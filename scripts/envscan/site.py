@@ -248,18 +248,37 @@ def mkdocs_runner():
 
 
 def write_tree(project: Project, ae: AssembledEdition, work: Path) -> Path:
+    """Write the edition's docs tree under ``work``: pages, envscan's stylesheet, and the
+    referenced images with their metadata stripped. Files already holding the same bytes are
+    left alone and files no longer in the edition are removed, so a live preview can rewrite
+    the same folder."""
     docs = work / "docs"
-    (docs / "assets").mkdir(parents=True)
-    for p in ae.pages:
-        (docs / p.name).write_text(p.site_md, encoding="utf-8")
-    (docs / "assets" / "envscan.css").write_text(asset_text("envscan.css"), encoding="utf-8")
+    files = {p.name: p.site_md.encode("utf-8") for p in ae.pages}
+    files["assets/envscan.css"] = asset_text("envscan.css").encode("utf-8")
     src_docs = project.root / project.config.docs_dir
     for a in ae.assets:
-        dest = docs / a
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        data = (src_docs / a).read_bytes()
-        dest.write_bytes(strip_metadata(data, "." + a.rsplit(".", 1)[-1].lower()))
+        files[a] = strip_metadata((src_docs / a).read_bytes(), "." + a.rsplit(".", 1)[-1].lower())
+    for rel, data in files.items():
+        _write_if_changed(docs / rel, data)
+    if docs.is_dir():
+        for f in list(docs.rglob("*")):
+            if f.is_file() and f.relative_to(docs).as_posix() not in files:
+                f.unlink()
     return docs
+
+
+def write_config(project: Project, ae: AssembledEdition, work: Path, docs: Path, site: Path) -> Path:
+    """The edition's generated MkDocs config, beside its docs tree."""
+    cfg_file = work / "mkdocs.yml"
+    cfg = edition_config(project, ae, docs, site)
+    _write_if_changed(cfg_file, yaml.dump(cfg, Dumper=_Dumper, sort_keys=False, allow_unicode=True).encode("utf-8"))
+    return cfg_file
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_bytes() != data:
+        path.write_bytes(data)
 
 
 def sanitisation_report(ae: AssembledEdition) -> dict:
@@ -326,9 +345,7 @@ def render_edition(project: Project, ae: AssembledEdition, out: Path, epoch: int
         step(f"writing {name}")
         docs = write_tree(project, ae, work)
         site = work / "site"
-        cfg = edition_config(project, ae, docs, site)
-        cfg_file = work / "mkdocs.yml"
-        cfg_file.write_text(yaml.dump(cfg, Dumper=_Dumper, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        cfg_file = write_config(project, ae, work, docs, site)
         step(f"rendering {name} site")
         gate = Gate(ae.restricted, project.config.gate_allow, trusted_roots=theme_roots())
         memo: dict = {}  # the gate scans pages as they are written; unchanged bytes are not rescanned
