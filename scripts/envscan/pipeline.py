@@ -68,20 +68,34 @@ def source_leak_check(project: Project, ae: AssembledEdition) -> list[Diagnostic
     return diags
 
 
-def check_project(root: Path, editions: list[str] | None = None) -> tuple[list[Diagnostic], bool]:
+def read_and_resolve(root: Path, editions: list[str] | None) -> tuple[Project | None, list, list[Diagnostic], bool]:
+    """Read and resolve the whole source and select the editions. Returns (project or None
+    when nothing can go on, editions, diagnostics, usage error)."""
     project, diags = load_project(root)
     if project is None:
-        return diags, True
+        return None, [], diags, True
     diags += resolve(project)
     eds, d = _select(project, editions)
     diags += d
     if d:
-        return diags, True
+        return None, [], diags, True
+    return project, eds, diags, False
+
+
+def assemble_checked(project: Project, ed, **kw) -> tuple[AssembledEdition, list[Diagnostic]]:
+    """An edition assembled, then its visible text checked for copies of restricted text."""
+    ae, d = assemble(project, ed, **kw)
+    if not has_errors(d):
+        d = d + source_leak_check(project, ae)
+    return ae, d
+
+
+def check_project(root: Path, editions: list[str] | None = None) -> tuple[list[Diagnostic], bool]:
+    project, eds, diags, usage = read_and_resolve(root, editions)
+    if project is None:
+        return diags, usage
     for ed in eds:
-        ae, d = assemble(project, ed, render=False)
-        diags += d
-        if not has_errors(d):
-            diags += source_leak_check(project, ae)
+        diags += assemble_checked(project, ed, render=False)[1]
     return diags, False
 
 
@@ -151,14 +165,9 @@ def _build(root: Path, editions: list[str] | None, pdf: bool, strict: bool, out:
            runner) -> tuple[list[Diagnostic], bool]:
     from .site import render_edition
 
-    project, diags = load_project(root)
+    project, eds, diags, usage = read_and_resolve(root, editions)
     if project is None:
-        return diags, True
-    diags += resolve(project)
-    eds, d = _select(project, editions)
-    diags += d
-    if d:
-        return diags, True
+        return diags, usage
     if has_errors(diags) or (strict and diags):
         return diags, False
     out = (out or (root / "site")).resolve()
@@ -170,8 +179,7 @@ def _build(root: Path, editions: list[str] | None, pdf: bool, strict: bool, out:
         n_cached = len(ref_cache)
         for ed in eds:
             step(f"assembling {ed.name}")
-            ae, d = assemble(project, ed, with_pdf=pdf, ref_cache=ref_cache)
-            d += source_leak_check(project, ae) if not has_errors(d) else []
+            ae, d = assemble_checked(project, ed, with_pdf=pdf, ref_cache=ref_cache)
             diags += d
             assembled.append(ae)
         if has_errors(diags):

@@ -14,10 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from .diagnostics import Diagnostic, has_errors
-from .edition import assemble
-from .pipeline import _select, source_leak_check
-from .project import load_project
-from .resolve import resolve
+from .pipeline import _select, assemble_checked, read_and_resolve
 from .site import write_config, write_tree
 
 
@@ -37,10 +34,9 @@ def _snapshot(root: Path, docs_dir: str) -> dict[str, float]:
 def prepare(root: Path, edition: str | None, work: Path) -> tuple[Path | None, list[Diagnostic]]:
     """Assemble the edition (default: the one that shows the most) into ``work``, as a build
     would; returns the config path, or None when the source has errors."""
-    project, diags = load_project(root)
+    project, _, diags, _usage = read_and_resolve(root, None)
     if project is None:
         return None, diags
-    diags += resolve(project)
     if edition is None and project.config.editions:
         edition = max(project.config.editions.values(),
                       key=lambda e: project.config.scheme.rank(e.max_marking)).name
@@ -48,10 +44,8 @@ def prepare(root: Path, edition: str | None, work: Path) -> tuple[Path | None, l
     diags += d
     if has_errors(diags) or not eds:
         return None, diags
-    ae, d = assemble(project, eds[0], with_pdf=False)
+    ae, d = assemble_checked(project, eds[0], with_pdf=False)
     diags += d
-    if not has_errors(d):
-        diags += source_leak_check(project, ae)
     if has_errors(diags):
         return None, diags
     docs = write_tree(project, ae, work)
