@@ -131,7 +131,7 @@ def parse_cite_cluster(inner: str) -> list[dict] | None:
     offset = 0
     for part in inner.split(";"):
         m = CITE_ITEM_RE.match(part)
-        if not m or (m.start("key") >= 2 and re.match(r"\w", part[m.start("key") - 2] if not m.group("suppress") else "")):
+        if not m:
             return None
         prefix = m.group("prefix")
         if prefix and not re.search(r"(^|\s)$", prefix):
