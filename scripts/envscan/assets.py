@@ -1,0 +1,437 @@
+"""Images published with an edition: decoded and re-encoded from pixels, never copied.
+
+A copied image file keeps whatever its editor put beside the pixels: PNG text, colour-profile
+and private chunks, JPEG APPn segments and comments, GIF comment and application extensions,
+WebP EXIF/XMP chunks, and any bytes after the image's end. None of that is parsed here to be
+removed; instead every raster image is decoded with Pillow and a *fresh* image is built from
+its pixels alone (no ``info``), then encoded with fixed settings. The result is checked
+structurally (only the chunks/segments/blocks an image needs, nothing after its end) before it
+is accepted, so a future Pillow that starts writing some metadata by default fails the build
+instead of leaking. Output bytes depend only on the input bytes (and the Pillow/zlib/libjpeg/
+libwebp build), so builds stay byte-reproducible.
+
+SVG is refused: a safe SVG would need an allow-list sanitiser or a rasteriser, and no
+rasteriser is a dependency of envscan. Authors export figures as PNG.
+
+``reencode(data, name)`` returns ``(bytes or None, diagnostics)``; ``name`` is the path the
+diagnostics carry (``docs/figures/chart.png``).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import warnings
+import zlib
+
+from .diagnostics import Diagnostic, error, warning
+
+# extension -> Pillow format name
+RASTER_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF", ".webp": "WEBP"}
+MAX_BYTES = 50 * 1024 * 1024  # a figure file larger than this is refused before decoding
+MAX_PIXELS = 40_000_000  # width x height; an A4 page scanned at 600 dpi is ~35 million pixels
+JPEG_QUALITY = 90
+PNG_COMPRESS_LEVEL = 9
+
+EXPORT_HINT = "export the figure again as PNG (or JPEG for photographs) from the program that made it"
+
+
+class AssetError(Exception):
+    """Raised by the edition-tree writer when an image cannot be published; carries the
+    diagnostics (errors, and any warnings) so the caller can report them as such."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = list(diagnostics)
+        first = next((d for d in self.diagnostics if d.severity == "error"), None)
+        super().__init__(f"{first.path}: {first.message}" if first else "image assets could not be published")
+
+
+def extension(name: str) -> str:
+    base = name.rsplit("/", 1)[-1]
+    return "." + base.rsplit(".", 1)[-1].lower() if "." in base else ""
+
+
+def reencode(data: bytes, name: str) -> tuple[bytes | None, list[Diagnostic]]:
+    """Decode ``data`` (the file ``name``) and return a metadata-free re-encoding in the same
+    format, or None with at least one error diagnostic. Never raises for bad input."""
+    ext = extension(name)
+    if ext == ".svg":
+        return None, [error("E-ASSET-SVG", "SVG images are not published: an SVG file can carry titles, "
+                            "descriptions, comments, entities, editor attributes and links that no "
+                            "re-encoding removes", name, 0, 0, EXPORT_HINT + "; then link the .png file")]
+    fmt = RASTER_FORMATS.get(ext)
+    if fmt is None:
+        return None, [error("E-ASSET-TYPE", f"'{ext or name}' is not an image type envscan can re-encode "
+                            f"({', '.join(sorted(RASTER_FORMATS))})", name, 0, 0, EXPORT_HINT)]
+    if len(data) > MAX_BYTES:
+        return None, [error("E-ASSET-SIZE", f"image file is {len(data) // (1024 * 1024)} MiB, more than the "
+                            f"{MAX_BYTES // (1024 * 1024)} MiB limit", name, 0, 0,
+                            "reduce the figure's resolution before adding it")]
+    try:
+        from PIL import Image  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - Pillow is a dependency
+        return None, [error("E-ASSET-DECODE", f"Pillow is not installed ({exc})", name, 0, 0,
+                            "pip install Pillow (envscan's own dependencies include it)")]
+    diags: list[Diagnostic] = []
+    try:
+        out = _reencode(data, name, fmt, diags)
+    except _Refused as r:
+        return None, diags + [r.diagnostic]
+    except Exception as exc:  # noqa: BLE001 - a malformed file must give a diagnostic, never a traceback
+        return None, diags + [error("E-ASSET-DECODE", f"cannot be read as a {_label(fmt)} image ({_reason(exc)})",
+                                    name, 0, 0, "the file is damaged, truncated or not really a "
+                                    f"{_label(fmt)}; " + EXPORT_HINT)]
+    problem = _STRUCTURE_CHECKS[fmt](out)
+    if problem:  # pragma: no cover - only if the encoder starts writing metadata
+        return None, diags + [error("E-ASSET-VERIFY", f"the re-encoded {_label(fmt)} still holds {problem}; it is "
+                                    "not published", name, 0, 0, "report this: the image encoder's "
+                                    "defaults changed")]
+    return out, diags
+
+
+# --------------------------------------------------------------------------- decoding
+
+class _Refused(Exception):
+    def __init__(self, diagnostic: Diagnostic):
+        self.diagnostic = diagnostic
+
+
+def _label(fmt: str) -> str:
+    return "WebP" if fmt == "WEBP" else fmt
+
+
+def _reason(exc: BaseException) -> str:
+    # no object reprs (addresses differ from run to run) and no long messages
+    text = re.sub(r"<[^<>]*\bat 0x[0-9a-fA-F]+>", "the data", str(exc)).strip()
+    text = text[:160]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _reencode(data: bytes, name: str, fmt: str, diags: list[Diagnostic]) -> bytes:
+    from PIL import Image, ImageFile
+
+    if getattr(ImageFile, "LOAD_TRUNCATED_IMAGES", False):
+        raise _Refused(error("E-ASSET-DECODE", "cannot check the image: Pillow was set to accept truncated images "
+                             "in this process (ImageFile.LOAD_TRUNCATED_IMAGES)", name, 0, 0,
+                             "run envscan in its own process"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(io.BytesIO(data), formats=[fmt])
+        except Image.UnidentifiedImageError:
+            raise _Refused(error("E-ASSET-DECODE", f"not a {_label(fmt)} image (or damaged beyond reading); the "
+                                 "file's content must match its extension", name, 0, 0,
+                                 EXPORT_HINT + "; or rename it to its real type")) from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise _Refused(_size_error(name, None)) from None
+        with im:
+            w, h = im.size
+            if w <= 0 or h <= 0:
+                raise _Refused(error("E-ASSET-DECODE", f"image has no pixels ({w}x{h})", name, 0, 0, EXPORT_HINT))
+            if w * h > MAX_PIXELS:
+                raise _Refused(_size_error(name, (w, h)))
+            frames = getattr(im, "n_frames", 1) if fmt != "GIF" else (2 if getattr(im, "is_animated", False) else 1)
+            if frames > 1:
+                diags.append(warning("W-ASSET-FRAMES", "animated image: only its first frame is published", name,
+                                     0, 0, "export the frame you want as a still image"))
+                im.seek(0)
+            try:
+                im.load()
+            except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+                raise _Refused(_size_error(name, (w, h))) from None
+            im = _upright(im)
+            im = _to_srgb(im, name, diags)
+            clean, transparency = _fresh(im, fmt)
+    return _encode(clean, fmt, transparency, _jpeg_subsampling(data) if fmt == "JPEG" else -1)
+
+
+def _size_error(name: str, size: tuple[int, int] | None) -> Diagnostic:
+    what = f"{size[0]}x{size[1]} pixels" if size else "too many pixels (a decompression bomb?)"
+    return error("E-ASSET-SIZE", f"image is {what}, more than the {MAX_PIXELS:,} pixel limit", name, 0, 0,
+                 "reduce the figure's resolution before adding it")
+
+
+def _upright(im):
+    """Apply an EXIF orientation (it is about to be dropped with the rest of the EXIF data)."""
+    try:
+        orientation = im.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - unreadable EXIF: nothing to apply
+        return im
+    if orientation in (2, 3, 4, 5, 6, 7, 8):
+        method = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE",
+                  6: "ROTATE_270", 7: "TRANSVERSE", 8: "ROTATE_90"}[orientation]
+        from PIL import Image
+
+        transposed = im.transpose(getattr(Image.Transpose, method))
+        transposed.info = {k: v for k, v in im.info.items() if k in ("transparency", "icc_profile")}
+        return transposed
+    return im
+
+
+def _to_srgb(im, name: str, diags: list[Diagnostic]):
+    """Colour-managed images are converted to sRGB (the profile is then dropped); greyscale and
+    palette images and unreadable profiles just lose the profile."""
+    icc = im.info.get("icc_profile")
+    if not icc or im.mode not in ("RGB", "RGBA", "CMYK"):
+        return im
+    try:
+        from PIL import ImageCms
+
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        dst = ImageCms.createProfile("sRGB")
+        out_mode = "RGBA" if im.mode == "RGBA" else "RGB"
+        converted = ImageCms.profileToProfile(im, src, dst, outputMode=out_mode)
+    except Exception:  # noqa: BLE001 - a damaged or fake profile: dropped, colours as stored
+        diags.append(warning("W-ASSET-ICC", "the image's colour profile cannot be read; it is dropped and the "
+                             "colours are published as stored", name, 0, 0,
+                             "export the figure in sRGB"))
+        return im
+    converted.info = {k: v for k, v in im.info.items() if k == "transparency"}
+    return converted
+
+
+def _fresh(im, fmt: str):
+    """A new image holding only the pixels (for GIF: a palette of the colours used and the
+    transparent index), and the GIF transparency index or None."""
+    from PIL import Image
+
+    mode = im.mode
+    has_alpha = "A" in mode or "transparency" in im.info
+    if fmt == "GIF":
+        if mode == "P":
+            return _compact_palette(im)
+        if mode == "L":
+            t = im.info.get("transparency")
+            return Image.frombytes("L", im.size, im.tobytes()), t if isinstance(t, int) else None
+        im = im.convert("RGB")  # GIF holds palettes only; a GIF's first frame is P or L anyway
+        return _compact_palette(im.quantize(256, dither=Image.Dither.NONE))
+    if fmt == "JPEG":
+        target = "L" if mode == "L" else "RGB"
+    elif fmt == "PNG":
+        if "transparency" in im.info and mode not in ("LA", "RGBA"):
+            target = "LA" if mode in ("1", "L") else "RGBA"
+        elif mode in ("1", "L", "LA", "RGB", "RGBA", "I;16"):
+            target = mode
+        else:
+            target = "RGBA" if has_alpha else "RGB"
+    else:  # WEBP
+        target = "RGBA" if has_alpha else "RGB"
+    if im.mode != target:
+        im = im.convert(target)
+    return Image.frombytes(target, im.size, im.tobytes()), None
+
+
+def _compact_palette(im):
+    """A fresh palette image whose palette holds only the colours its pixels use (unused
+    palette entries are free space an editor could fill), in their original order; and the
+    transparent index, renumbered (None if no used colour is transparent)."""
+    from PIL import Image
+
+    raw = im.tobytes()
+    used = sorted(i for _count, i in im.getcolors(256))
+    palette = bytes(im.getpalette("RGB") or b"")
+    palette += bytes(768 - len(palette))
+    table = bytearray(range(256))
+    new_palette = bytearray()
+    for new, old in enumerate(used):
+        table[old] = new
+        new_palette += palette[3 * old:3 * old + 3]
+    clean = Image.frombytes("P", im.size, raw.translate(bytes(table)))
+    clean.putpalette(bytes(new_palette), "RGB")
+    t = im.info.get("transparency")
+    return clean, (table[t] if isinstance(t, int) and t in used else None)
+
+
+def _jpeg_subsampling(data: bytes) -> int:
+    """The source JPEG's chroma subsampling (4:4:4 -> 0, 4:2:2 -> 1, 4:2:0 -> 2), else 4:2:0."""
+    try:
+        from PIL import Image, JpegImagePlugin
+
+        with Image.open(io.BytesIO(data), formats=["JPEG"]) as src:
+            s = JpegImagePlugin.get_sampling(src)
+        return s if s in (0, 1, 2) else 2
+    except Exception:  # noqa: BLE001
+        return 2
+
+
+def _encode(clean, fmt: str, transparency, subsampling: int) -> bytes:
+    buf = io.BytesIO()
+    if fmt == "PNG":
+        clean.save(buf, "PNG", optimize=False, compress_level=PNG_COMPRESS_LEVEL)
+    elif fmt == "JPEG":
+        clean.save(buf, "JPEG", quality=JPEG_QUALITY, optimize=False, progressive=False,
+                   subsampling=subsampling if clean.mode == "RGB" else -1)
+    elif fmt == "GIF":
+        params = {"optimize": False, "interlace": False}
+        if transparency is not None:
+            params["transparency"] = transparency
+        clean.save(buf, "GIF", **params)
+    else:  # WEBP: lossless, so pixels are kept exactly
+        clean.save(buf, "WEBP", lossless=True, quality=80, method=4, exact=True)
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- structure checks
+# Each returns None when the file holds only what an image needs, else what it found.
+
+PNG_SIG = b"\x89PNG\r\n\x1a\n"
+PNG_ALLOWED = {b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND"}
+
+
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]] | None:
+    if not data.startswith(PNG_SIG):
+        return None
+    out, pos = [], 8
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        ctype = data[pos + 4:pos + 8]
+        out.append((ctype, data[pos + 8:pos + 8 + length]))
+        pos += 12 + length
+        if ctype == b"IEND":
+            break
+    return out if pos == len(data) else None
+
+
+def _check_png(data: bytes) -> str | None:
+    chunks = png_chunks(data)
+    if chunks is None:
+        return "data outside its chunks"
+    extra = sorted({c.decode("latin-1") for c, _ in chunks} - {c.decode() for c in PNG_ALLOWED})
+    return f"chunks {', '.join(extra)}" if extra else None
+
+
+def jpeg_segments(data: bytes) -> list[tuple[int, bytes]] | None:
+    """(marker, payload) up to and including SOS/EOI; None if the layout is broken or bytes
+    follow the end-of-image marker."""
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    out, pos = [], 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
+        out.append((marker, data[pos + 4:pos + 2 + length]))
+        pos += 2 + length
+        if marker == 0xDA:  # start of scan: entropy-coded data (and later scans) until EOI
+            scan = data[pos:]
+            end = scan.rfind(b"\xff\xd9")
+            if end < 0 or end + 2 != len(scan):
+                return None
+            # markers inside the scan data: only RSTn, stuffed 0xFF00, further SOS/DHT (progressive)
+            for m in re.finditer(rb"\xff([^\x00\xff])", scan[:end]):
+                if not (0xD0 <= m.group(1)[0] <= 0xD7 or m.group(1)[0] in (0xDA, 0xC4, 0xDD)):
+                    out.append((m.group(1)[0], b""))
+            return out
+    return None
+
+
+def _check_jpeg(data: bytes) -> str | None:
+    segs = jpeg_segments(data)
+    if segs is None:
+        return "data outside its segments"
+    bad = []
+    for marker, payload in segs:
+        if marker == 0xE0:
+            if not (payload.startswith(b"JFIF\x00") and len(payload) == 14):
+                bad.append("APP0 beyond the plain JFIF header")
+        elif 0xE1 <= marker <= 0xEF or marker == 0xFE:
+            bad.append(f"marker FF{marker:02X}")
+    return ", ".join(bad) or None
+
+
+def gif_blocks(data: bytes) -> list[tuple[str, bytes]] | None:
+    """('ext:XX', joined sub-block data) / ('image', b'') blocks; None if broken or followed
+    by bytes after the trailer."""
+    if data[:6] not in (b"GIF87a", b"GIF89a") or len(data) < 13:
+        return None
+    flags = data[10]
+    pos = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
+    out = []
+
+    def sub_blocks(p: int) -> tuple[bytes, int]:
+        chunks = []
+        while p < len(data):
+            n = data[p]
+            p += 1
+            if n == 0:
+                return b"".join(chunks), p
+            chunks.append(data[p:p + n])
+            p += n
+        raise ValueError("unterminated")
+
+    try:
+        while pos < len(data):
+            b = data[pos]
+            if b == 0x3B:
+                return out if pos + 1 == len(data) else None
+            if b == 0x21:
+                label = data[pos + 1]
+                payload, pos = sub_blocks(pos + 2)
+                out.append((f"ext:{label:02X}", payload))
+            elif b == 0x2C:
+                iflags = data[pos + 9]
+                pos += 10 + (3 * 2 ** ((iflags & 7) + 1) if iflags & 0x80 else 0)
+                pos += 1  # LZW minimum code size
+                _, pos = sub_blocks(pos)
+                out.append(("image", b""))
+            else:
+                return None
+    except (IndexError, ValueError):
+        return None
+    return None
+
+
+def _check_gif(data: bytes) -> str | None:
+    blocks = gif_blocks(data)
+    if blocks is None:
+        return "data outside its blocks"
+    extra = sorted({k for k, _ in blocks if k not in ("image", "ext:F9")})  # F9: graphic control (transparency)
+    if sum(1 for k, _ in blocks if k == "image") != 1:
+        extra.append("more than one frame")
+    return ", ".join(extra) or None
+
+
+def webp_chunks(data: bytes) -> list[tuple[bytes, bytes]] | None:
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return None
+    (size,) = struct.unpack("<I", data[4:8])
+    if size + 8 != len(data):
+        return None
+    out, pos = [], 12
+    while pos + 8 <= len(data):
+        fourcc = data[pos:pos + 4]
+        (n,) = struct.unpack("<I", data[pos + 4:pos + 8])
+        out.append((fourcc, data[pos + 8:pos + 8 + n]))
+        pos += 8 + n + (n & 1)
+    return out if pos == len(data) else None
+
+
+def _check_webp(data: bytes) -> str | None:
+    chunks = webp_chunks(data)
+    if chunks is None:
+        return "data outside its chunks"
+    extra = sorted({c.decode("latin-1") for c, _ in chunks} - {"VP8 ", "VP8L", "VP8X", "ALPH"})
+    for c, payload in chunks:
+        if c == b"VP8X" and payload[:1] and payload[0] & ~0x10:  # only the alpha flag may be set
+            extra.append("VP8X flags for ICC/EXIF/XMP/animation")
+    return ", ".join(extra) or None
+
+
+_STRUCTURE_CHECKS = {"PNG": _check_png, "JPEG": _check_jpeg, "GIF": _check_gif, "WEBP": _check_webp}
+
+
+def inflated_views(data: bytes) -> list[bytes]:
+    """The compressed payloads of a PNG (its zlib streams), inflated: for tests and the gate
+    to look inside ``zTXt``/``iTXt``/``iCCP``/``IDAT`` as well as the raw bytes."""
+    views = []
+    for ctype, payload in png_chunks(data) or []:
+        for start in range(0, min(len(payload), 82)):
+            if payload[start:start + 1] in (b"\x78",):
+                try:
+                    views.append(zlib.decompressobj().decompress(payload[start:]))
+                except zlib.error:
+                    continue
+                break
+    return views
