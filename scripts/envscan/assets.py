@@ -90,6 +90,15 @@ def reencode(data: bytes, name: str) -> tuple[bytes | None, list[Diagnostic]]:
     return out, diags
 
 
+def publishable(data: bytes, name: str) -> bytes:
+    """``reencode`` for the edition-tree writer: the clean bytes, or AssetError carrying the
+    diagnostics (a build must stop on them, never publish the original)."""
+    out, diags = reencode(data, name)
+    if out is None:
+        raise AssetError(diags)
+    return out
+
+
 # --------------------------------------------------------------------------- decoding
 
 class _Refused(Exception):

@@ -77,39 +77,14 @@ def edition_config(project: Project, ae: AssembledEdition, docs: Path, site: Pat
 
 # --------------------------------------------------------------------------- assets
 
-def strip_metadata(data: bytes, ext: str) -> bytes:
-    """Drop metadata that can carry text: PNG text/time/EXIF chunks, JPEG APPn/COM segments."""
-    if ext == ".png" and data.startswith(b"\x89PNG\r\n\x1a\n"):
-        out = [data[:8]]
-        pos = 8
-        while pos + 8 <= len(data):
-            (length,) = struct.unpack(">I", data[pos:pos + 4])
-            ctype = data[pos + 4:pos + 8]
-            chunk = data[pos:pos + 12 + length]
-            if ctype not in (b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"):
-                out.append(chunk)
-            pos += 12 + length
-        return b"".join(out)
-    if ext in (".jpg", ".jpeg") and data.startswith(b"\xff\xd8"):
-        out = [b"\xff\xd8"]
-        pos = 2
-        while pos + 4 <= len(data) and data[pos] == 0xFF:
-            marker = data[pos + 1]
-            if marker == 0xDA:  # start of scan: rest is image data
-                out.append(data[pos:])
-                return b"".join(out)
-            (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
-            seg = data[pos:pos + 2 + length]
-            if not (0xE1 <= marker <= 0xEF or marker == 0xFE):
-                out.append(seg)
-            pos += 2 + length
-        return b"".join(out)
-    if ext == ".svg":
-        text = data.decode("utf-8", "replace")
-        text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
-        text = re.sub(r"<metadata\b.*?</metadata>", "", text, flags=re.S | re.I)
-        return text.encode("utf-8")
-    return data
+def strip_metadata(data: bytes, name: str) -> bytes:
+    """The image ``name`` (``docs/figures/chart.png``) decoded and re-encoded from its pixels
+    (``envscan.assets``): no text, profile, private chunk, comment or trailing data survives.
+    Raises ``assets.AssetError``, carrying file-named diagnostics, for SVG, unknown types and
+    damaged or oversized images."""
+    from .assets import publishable
+
+    return publishable(data, name)
 
 
 # --------------------------------------------------------------------------- mkdocs
@@ -256,8 +231,16 @@ def write_tree(project: Project, ae: AssembledEdition, work: Path) -> Path:
     files = {p.name: p.site_md.encode("utf-8") for p in ae.pages}
     files["assets/envscan.css"] = asset_text("envscan.css").encode("utf-8")
     src_docs = project.root / project.config.docs_dir
-    for a in ae.assets:
-        files[a] = strip_metadata((src_docs / a).read_bytes(), "." + a.rsplit(".", 1)[-1].lower())
+    from .assets import AssetError
+
+    problems: list[Diagnostic] = []
+    for a in ae.assets:  # every image is reported, then the build stops
+        try:
+            files[a] = strip_metadata((src_docs / a).read_bytes(), (Path(project.config.docs_dir) / a).as_posix())
+        except AssetError as exc:
+            problems += exc.diagnostics
+    if problems:
+        raise AssetError(problems)
     for rel, data in files.items():
         _write_if_changed(docs / rel, data)
     if docs.is_dir():
