@@ -444,3 +444,152 @@ def inflated_views(data: bytes) -> list[bytes]:
                     continue
                 break
     return views
+
+
+# --------------------------------------------------------------------------- the PDF's images
+
+# The PDF is rendered with this (virtual) base URL, not the build's temporary folder: relative
+# image links resolve under it, image names inside the PDF (WeasyPrint derives them from the
+# URL) do not depend on where the build ran, and no real file: URL is ever trusted.
+PDF_BASE_URL = "file:///envscan-edition/"
+MIME_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+
+
+class LocalImages:
+    """What WeasyPrint may load while rendering an edition's PDF: the edition's own images,
+    read from its built site folder (where they sit re-encoded), and nothing else. Network
+    URLs, ``data:`` URLs, files outside the site folder (also through ``..`` or symlinks),
+    other file types and files that are not clean re-encoded images are refused; every
+    refusal, and every resource WeasyPrint reports it could not load, becomes an error
+    diagnostic (``diagnostics()``), so no image is dropped silently.
+
+    ``fetcher()`` adapts to the installed WeasyPrint: a ``URLFetcher`` subclass where that
+    class exists (68 and later; 70 accepts nothing else), else a plain function returning the
+    dict older versions expect."""
+
+    def __init__(self, site) -> None:
+        from pathlib import Path
+
+        self.site = Path(site).resolve()
+        self.refused: dict[str, str] = {}  # url -> reason
+        self.failed: list[str] = []  # WeasyPrint's own "failed to load" messages
+        self.served: list[str] = []
+
+    # the policy --------------------------------------------------------------------------
+    def load(self, url: str) -> tuple[bytes, str]:
+        """(data, mime type) for an allowed URL; raises PermissionError (recorded) otherwise."""
+        try:
+            data, mime = self._load(url)
+        except PermissionError as exc:
+            self.refused.setdefault(url, str(exc))
+            raise
+        self.served.append(url)
+        return data, mime
+
+    def _load(self, url: str) -> tuple[bytes, str]:
+        from urllib.parse import unquote
+
+        scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+        if not url.startswith(PDF_BASE_URL):
+            if scheme in ("http", "https", "ftp"):
+                raise PermissionError("network access is refused: the PDF embeds only the edition's own images")
+            if scheme == "data":
+                raise PermissionError("data: URLs are refused: the PDF embeds only the edition's own image files")
+            if scheme == "file":
+                raise PermissionError("a file outside the edition's site folder")
+            raise PermissionError(f"the URL scheme '{scheme}' is refused" if scheme else "not a local file")
+        rel = url[len(PDF_BASE_URL):].split("#", 1)[0]
+        if "?" in rel:
+            raise PermissionError("a query string is refused")
+        rel = unquote(rel)
+        if not rel or "\\" in rel or "\x00" in rel:
+            raise PermissionError("not a file in the edition")
+        try:
+            target = (self.site / rel).resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise PermissionError("no such file in the edition's site folder") from None
+        if target != self.site and self.site not in target.parents:
+            raise PermissionError("a file outside the edition's site folder")
+        fmt = RASTER_FORMATS.get(extension(rel))
+        if fmt is None or not target.is_file():
+            raise PermissionError("not an image file the PDF may embed "
+                                  f"({', '.join(sorted(RASTER_FORMATS))})")
+        data = target.read_bytes()
+        if _STRUCTURE_CHECKS[fmt](data):
+            raise PermissionError("not an image re-encoded by envscan")
+        return data, MIME_TYPES[fmt]
+
+    # the WeasyPrint side ------------------------------------------------------------------
+    def fetcher(self):
+        try:
+            from weasyprint.urls import URLFetcher, URLFetcherResponse
+        except ImportError:  # WeasyPrint < 68: a function returning a dict
+            def fetch(url, *args, **kwargs):
+                data, mime = self.load(url)
+                return {"string": data, "mime_type": mime, "redirected_url": url}
+
+            return fetch
+        policy = self
+
+        class _EditionFetcher(URLFetcher):
+            """Serves through the policy only: ``open``/``fetch`` never reach urllib."""
+
+            def fetch(self, url, headers=None):
+                data, mime = policy.load(url)
+                return URLFetcherResponse(url, body=data, headers={"Content-Type": mime})
+
+            def open(self, url, data=None, timeout=None):
+                return self.fetch(getattr(url, "full_url", url))
+
+        return _EditionFetcher()
+
+    def watch_log(self):
+        """Context manager: collects WeasyPrint's "Failed to load …" error records."""
+        import contextlib
+        import logging
+
+        policy = self
+
+        class _Handler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                try:
+                    msg = record.getMessage()
+                except Exception:  # noqa: BLE001
+                    msg = str(record.msg)
+                if msg.startswith(("Failed to load", "Failed to render")):
+                    policy.failed.append(msg)
+
+        @contextlib.contextmanager
+        def watching():
+            log = logging.getLogger("weasyprint")
+            handler = _Handler(logging.ERROR)
+            log.addHandler(handler)
+            try:
+                yield self
+            finally:
+                log.removeHandler(handler)
+
+        return watching()
+
+    def diagnostics(self) -> list[Diagnostic]:
+        out = []
+        for url, reason in sorted(self.refused.items()):
+            out.append(error("E-PDF-FETCH", f"the PDF may not load {_show(url)}: {reason}", "", 0, 0,
+                             "images must be local files in docs/ linked from the chapter "
+                             "(![description](figures/chart.png)); nothing else is fetched"))
+        for msg in self.failed:
+            if any(url in msg for url in self.refused):
+                continue  # already reported as a refusal
+            out.append(error("E-PDF-RESOURCE", f"WeasyPrint: {_show_message(msg)}", "", 0, 0,
+                             "the PDF would be missing this resource; the build is stopped"))
+        return out
+
+
+def _show(url: str) -> str:
+    if url.startswith(PDF_BASE_URL):
+        return f"'{url[len(PDF_BASE_URL):][:120]}'"
+    return f"'{url[:80]}…'" if len(url) > 80 else f"'{url}'"
+
+
+def _show_message(msg: str) -> str:
+    return re.sub(r"file:///envscan-edition/", "", msg)[:300]

@@ -84,12 +84,15 @@ def render_pdf(project: Project, ae: AssembledEdition, dest: Path, epoch: int) -
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     doc_html = build_html(project, ae, epoch)
-    try:
-        def no_fetch(url, *a, **k):
-            raise ValueError(f"envscan: no network access for PDF resources ({url[:60]})")
+    from .assets import PDF_BASE_URL, LocalImages
 
-        weasyprint.HTML(string=doc_html, base_url=str(dest.parent), url_fetcher=no_fetch).write_pdf(
-            str(dest), pdf_identifier=f"envscan-{ae.edition.name}".encode(), uncompressed_pdf=False)
+    # images come only from this edition's built site folder (re-encoded there); every other
+    # fetch is refused, and a refused or unloadable resource is an error, never a silent gap
+    images = LocalImages(dest.parent)
+    try:
+        with images.watch_log():
+            weasyprint.HTML(string=doc_html, base_url=PDF_BASE_URL, url_fetcher=images.fetcher()).write_pdf(
+                str(dest), pdf_identifier=f"envscan-{ae.edition.name}".encode(), uncompressed_pdf=False)
     except Exception as exc:  # noqa: BLE001
         return [error("E-PDF", f"PDF rendering failed: {type(exc).__name__}: {exc}", "", 0, 0)]
-    return []
+    return images.diagnostics()
