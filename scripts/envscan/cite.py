@@ -152,26 +152,32 @@ def ibid_positions(notes: list[list[CiteItem]], boundaries: set[int] | None = No
     return out
 
 
-def render_item(st: Styler, c: CiteItem, position: str, link, lead: bool) -> str:
-    """Markdown for one cite. ``link(key, text)`` returns a Markdown link to the reference."""
-    loc = format_locator(c.locator)
-    prefix = c.prefix
+def render_item(st: Styler, c: CiteItem, position: str, link, lead: bool, escape=None) -> str:
+    """One cite, as Markdown (``escape=md_escape``, the default) or HTML (``escape=html.escape``).
+    ``link(key, text)`` returns a link to the reference around already-escaped text."""
+    escape = escape or md_escape
+    loc = escape(format_locator(c.locator))
+    prefix = escape(c.prefix)
     if position in ("ibid", "ibid-locator"):
         word = "Ibid." if (lead and not prefix) else "ibid."
         body = link(c.key, word) + (f" {loc}" if position == "ibid-locator" and loc else "")
     else:
         author, year = st.label(c.key)
         text = f"({year})" if c.suppress_author else f"{author} ({year})"
-        body = link(c.key, md_escape(text))
+        body = link(c.key, escape(text))
         if loc:
             body += f" {loc}"
         cont = st.container(c.key)
         if cont:
-            body += f" in {md_escape(cont)}"
-    parts = [prefix, body, c.suffix]
+            body += f" in {escape(cont)}"
+    parts = [prefix, body, escape(c.suffix)]
     s = " ".join(p for p in parts if p)
     if lead:
-        s = _cap(s) if not s.startswith("[") else "[" + _cap(s[1:])
+        if s.startswith("<") and ">" in s:  # HTML: the first letter after the opening tag
+            k = s.index(">") + 1
+            s = s[:k] + _cap(s[k:])
+        else:
+            s = _cap(s) if not s.startswith("[") else "[" + _cap(s[1:])
     return s
 
 

@@ -1,8 +1,10 @@
 """Per edition: filter first, then number and cite. Pure: project in, assembled edition out.
 
-Filtering works on the source text: regions above the edition's marking are cut out of the
-chapter before anything is numbered; everything derived (section numbers, note numbers,
-Ibid., the reference list, abbreviations, navigation) is computed on what is left.
+Filtering works on the parsed tree: regions above the edition's marking are never visited
+when the edition is numbered and rendered (``render.TreeRenderer`` asks ``region_visible`` for
+every marked block and span); everything derived (section numbers, note numbers, Ibid., the
+reference list, abbreviations, navigation) is computed on what is left. Nothing is cut out of
+source text.
 """
 
 from __future__ import annotations
@@ -10,17 +12,16 @@ from __future__ import annotations
 import bisect
 import html
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
 
-from markdown_it import MarkdownIt
 
-from .cite import CiteItem, Styler, format_reference_html, ibid_positions, md_escape, render_item, sort_key
+from .cite import CiteItem, Styler, format_reference_html, ibid_positions, render_item, sort_key
 from .config import Edition
 from .diagnostics import Diagnostic
 from .gate import Restricted
 from .model import Chapter, Node, Region
 from .project import Project
+from .render import RenderError, TreeRenderer, plain_text
 
 GAP_TEXT = "Note text not available in this digital edition."
 GAP_CLASS = ' class="envscan-gap"'
@@ -43,11 +44,12 @@ class Page:
     name: str
     title: str  # numbered, for nav
     marking: str
-    site_md: str
-    pdf_md: str
+    html: str  # the site page's content (banners, cover, body, notes)
+    pdf_html: str  # the same body for the PDF: note calls are the notes themselves
     chapter: Chapter | None = None
     visible_runs: list[tuple[int, str]] = field(default_factory=list)  # (source offset, text) shown
     listed: bool = True  # in the navigation and the PDF (False: the 404 page)
+    toc: list[tuple[int, str, str]] = field(default_factory=list)  # (level, id, plain title)
 
     @property
     def visible_text(self) -> str:
@@ -123,45 +125,6 @@ def _text_in(ch: Chapter, s: int, e: int, skip: list[tuple[int, int]] = ()) -> s
         if a >= s and b <= e and not any(x <= a and b <= y for x, y in skip):
             out.append(t)
     return " ".join(out)
-
-
-@lru_cache(maxsize=1)
-def _note_md() -> MarkdownIt:
-    # raw HTML from authors is rejected at parse time (E-HTML-RAW), so the only HTML here is
-    # envscan's own (working-view editor spans)
-    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
-
-
-def sort_edits(edits: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """Edits in application order: by start, the longest first; insertions keep their order."""
-    return sorted(edits, key=lambda e: (e[0], -(e[1] - e[0])))
-
-
-def apply_edits(text: str, edits: list[tuple[int, int, str]], lo: int, hi: int, presorted: bool = False) -> str:
-    """Apply (start, end, replacement) edits inside [lo, hi). An edit inside a deleted or
-    replaced range is dropped; insertions (start == end) keep their order. With
-    ``presorted`` the edits come from ``sort_edits`` and are selected by bisection."""
-    if presorted:
-        i = bisect.bisect_left(edits, lo, key=lambda e: e[0])
-        j = bisect.bisect_left(edits, hi + 1, key=lambda e: e[0])
-        sel = [e for e in edits[i:j] if e[1] <= hi]
-    else:
-        sel = sort_edits([e for e in edits if lo <= e[0] and e[1] <= hi])
-    out = []
-    pos = lo
-    for s, e, rep in sel:
-        if s < pos:
-            continue  # inside an earlier edit
-        out.append(text[pos:s])
-        out.append(rep)
-        pos = e
-    out.append(text[pos:hi])
-    return "".join(out)
-
-
-def _dedent_note(s: str) -> str:
-    lines = s.split("\n")
-    return "\n".join([lines[0]] + [re.sub(r"^ {1,4}|^\t", "", x) for x in lines[1:]]).strip()
 
 
 def _slug_class(label: str) -> str:
@@ -392,14 +355,14 @@ class _Assembly:
                 lvl = h.data["level"]
                 target = f"{ch.name}#{h.data.get('id') or ''}"
                 if h.data["unnumbered"]:
-                    self.sections.append(("", _plain_heading(h), lvl, target))
+                    self.sections.append(("", self.heading_text(h), lvl, target))
                     continue
                 counters[lvl - 1] += 1
                 for k in range(lvl, 6):
                     counters[k] = 0
                 num = ".".join(str(c) for c in counters[:lvl])
                 self.numbers[id(h)] = num
-                self.sections.append((num, _plain_heading(h), lvl, target))
+                self.sections.append((num, self.heading_text(h), lvl, target))
 
     # ------------------------------------------------------------------ stage 4: notes
 
@@ -470,7 +433,7 @@ class _Assembly:
                     self.inplace[id(n)] = anchor
                     before = [h for h in heads if h.start <= n.start]
                     sec = self.numbers.get(id(before[-1])) if before else None
-                    label = f"§{sec}" if sec else (before[-1].data["text"] if before else ch.title)
+                    label = f"§{sec}" if sec else (self.heading_text(before[-1]) if before else ch.title)
                     for i in n.data["items"]:
                         if i["key"] in bib.entries:
                             self.text_backlinks.setdefault(i["key"], []).append((ch.name, anchor, label))
@@ -488,198 +451,131 @@ class _Assembly:
         for k in self.references:
             self.ref_backlinks.setdefault(k, [])
 
-    def render_cluster(self, items: list[dict], note: Note | None, lead: bool, mode: str, narrative: bool) -> str:
+    def render_cluster(self, items: list[dict], note: Note | None, lead: bool, narrative: bool) -> str:
+        """A citation cluster as HTML, each work linked to the reference list."""
         def link(key: str, text: str) -> str:
-            return f"[{text}]({page_url('references.md', mode)}#ref-{key})"
+            return f'<a href="{page_url("references.md", "html")}#ref-{html.escape(key)}">{text}</a>'
 
         parts = []
         for j, it in enumerate(items):
             if it["key"] not in self.bib.entries:
-                parts.append(md_escape("@" + it["key"]))
+                parts.append(html.escape("@" + it["key"]))
                 continue
             c = CiteItem(it["key"], it["prefix"], it["locator"], it["suffix"], it["suppress_author"])
             p = next(self.pos_iter[note.number], "first") if note is not None else "first"
             if narrative or c.suppress_author:
                 p = "first"
-            parts.append(render_item(self.styler, c, p, link, lead and j == 0))
+            parts.append(render_item(self.styler, c, p, link, lead and j == 0, escape=html.escape))
         return "; ".join(parts)
 
-    def xref_text(self, xid: str, mode: str) -> str:
+    # ------------------------------------------------------------------ the renderer's context
+
+    def region_visible(self, r: Region) -> bool:
+        return self.vis.visible(r)
+
+    def editor_shown(self, r: Region) -> bool:
+        return r.editor and self.vis.visible(r)
+
+    def heading_number(self, h: Node) -> str | None:
+        return self.numbers.get(id(h))
+
+    def xref_html(self, n: Node) -> str:
+        xid = n.data["id"]
         if xid not in self.heading_vis:
-            return md_escape("@" + xid)
+            return html.escape("@" + xid)
         tch, h = self.heading_vis[xid]
         num = self.numbers.get(id(h))
         if num:
             label = f"{'chapter' if h.data['level'] == 1 else 'section'} {num}"
         else:
-            label = f"“{h.data['text']}”"
-        return f"[{md_escape(label)}]({page_url(tch.name, mode)}#{xid})"
+            label = f"“{self.heading_text(h)}”"
+        return f'<a href="{page_url(tch.name, "html")}#{html.escape(xid)}">{html.escape(label)}</a>'
+
+    def cite_html(self, n: Node, next_text: str) -> str:
+        if n.note is None and _makes_note(n):
+            return self.note_call(n)
+        ch = self.cur_ch
+        note = self.note_of.get((ch.path, n.note)) if n.note else None
+        dn = self.defs_by_ch[ch.path].get(n.note) if n.note else None
+        lead = bool(dn) and ch.text[dn.data["content"][0]:n.start].strip() == ""
+        anchor = f'<a id="{self.inplace[id(n)]}"></a>' if id(n) in self.inplace else ""
+        text = self.render_cluster(n.data["items"], note, lead, narrative=not n.data["bracketed"])
+        if next_text.startswith("."):  # "Ibid." or "et al." before the sentence's own full stop
+            text = re.sub(r"\.(</a>)?$", r"\1", text)
+        return anchor + text
+
+    def note_call(self, n: Node) -> str:
+        if id(n) not in self.call_number:
+            # undefined (E-FN-UNDEFINED) or inside a note (E-FN-NESTED, reported at parse/resolve):
+            # never printed raw
+            return ""
+        num, nth = self.call_number[id(n)]
+        rid = f"fnref:{num}" if nth == 1 else f"fnref{nth}:{num}"
+        return f'<sup id="{rid}"><a class="footnote-ref" href="#fn:{num}">{num}</a></sup>'
+
+    def href(self, n: Node) -> str:
+        t = n.data["target"]
+        if re.match(r"^[a-z][a-z0-9+.-]*:", t, re.I) or t.startswith("//") or t.startswith("#"):
+            return t
+        path, sep, frag = t.partition("#")
+        if path.endswith(".md"):
+            return page_url(path, "html") + sep + frag
+        return t
+
+    def heading_text(self, h: Node) -> str:
+        """A heading's visible text in this edition (filtered; no note calls)."""
+        return plain_text(h.data["inline"].children or [], self.vis.visible) if h.data.get("inline") else ""
 
     # ------------------------------------------------------------------ stage 6: pages
 
-    def _common_edits(self, ch: Chapter) -> tuple[list[tuple[int, int, str]], str]:
-        """Edits every rendering of the chapter shares (filtering, numbers, front matter), and
-        the page's marking: the highest marking of what it shows."""
-        vis, scheme = self.vis, self.cfg.scheme
-        edits: list[tuple[int, int, str]] = []
-        page_marking = ch.marking
-        for r in ch.regions[1:]:
-            if vis.visible(r):
-                page_marking = scheme.max(page_marking, vis.eff(r))
-                if r.editor and len(r.unwrap) == 2:  # a working view: editor notes shown as such
-                    (a1, b1), (a2, b2) = r.unwrap
-                    if r.kind == "div":
-                        edits += [(a1, b1, '\n<div class="envscan-editor" markdown="1">\n\n'),
-                                  (a2, b2, "\n</div>\n\n")]
-                    else:
-                        edits += [(a1, b1, '<span class="envscan-editor">'), (a2, b2, "</span>")]
-                    continue
-                for s, e in r.unwrap:
-                    edits.append((s, e, ""))
-            elif r.parent is not None and vis.visible(r.parent):
-                keep = [c for c in r.children if c.tearline and vis.visible(c)]
-                if keep:
-                    t = keep[0]
-                    edits.append((r.start, t.unwrap[0][1], ""))
-                    edits.append((t.unwrap[-1][0], r.end, ""))
-                    page_marking = scheme.max(page_marking, vis.eff(t))
-                else:
-                    edits.append((r.start, r.end, ""))
-        for n in ch.nodes:
-            if n.kind == "comment":
-                edits.append((n.start, n.end, ""))
-            elif n.kind == "heading" and self.node_visible(ch, n):
-                edits += self._heading_edits(ch, n)
-        edits.append((0, ch.front_end, ""))
-        return edits, page_marking
-
-    def _heading_edits(self, ch: Chapter, n: Node) -> list[tuple[int, int, str]]:
-        edits = []
-        num = self.numbers.get(id(n))
-        if num:
-            edits.append((n.data["text_start"], n.data["text_start"], num + " "))
-        attrs = []
-        if n.data.get("id"):
-            attrs.append("#" + n.data["id"])
-        if n.data.get("notes"):
-            # a note call in a heading must not leak its number into the TOC label
-            label = (num + " " if num else "") + _plain_heading(n)
-            attrs.append('data-toc-label="' + html.escape(label, quote=True) + '"')
-        attr_md = "{" + " ".join(attrs) + "}" if attrs else ""
-        if n.data.get("attr_off") is not None:
-            a = n.data["attr_off"]
-            edits.append((a, ch.text.index("}", a) + 1, attr_md))
-        elif attr_md:
-            eol = ch.text.find("\n", n.data["text_start"])
-            eol = len(ch.text) if eol < 0 else eol
-            edits.append((eol, eol, " " + attr_md))
-        return edits
-
     def chapter_page(self, ch: Chapter, first: bool) -> Page:
         cfg = self.cfg
-        edits_common, page_marking = self._common_edits(ch)
-        deleted = _merge([(a, b) for a, b, rep in edits_common if not rep and b - a > 0])
-        starts = [x for x, _ in deleted]
-
-        def shown_run(a: int, b: int) -> bool:
-            i = bisect.bisect_right(starts, a) - 1
-            return a >= ch.front_end and not (i >= 0 and b <= deleted[i][1])
-
-        visible_runs = [(a, t) for a, b, t in ch.texts if shown_run(a, b)]
+        page_marking = ch.marking
+        for r in ch.regions[1:]:
+            if self.vis.visible(r) and not r.editor:
+                page_marking = cfg.scheme.max(page_marking, self.vis.eff(r))
+        self.cur_ch = ch
+        rnd = TreeRenderer(self, ch.tokens, cfg.abbreviations)
+        try:
+            body = rnd.body()
+            for nt in self.notes_by_page.get(ch.name, []):
+                nt.html = self._note_html(ch, nt, rnd)
+        except RenderError as exc:
+            self.error(ch, "E-RENDER-UNKNOWN", f"{exc}: not rendered (fail closed)", exc.offset,
+                       "use the constructs listed in AUTHORING.md")
+            body = ""
         page_notes = self.notes_by_page.get(ch.name, [])
-        out = {}
-        # notes are rendered once (site links); the PDF reuses them, its writer turning page
-        # links into in-document anchors
-        note_html: dict[int, str] = {}
-        for mode in (("md", "pdf") if self.render and self.with_pdf else ("md",)):
-            edits = list(edits_common)
-            # both modes render the same sequence of cite positions
-            for nt in page_notes:
-                self.pos_iter[nt.number] = iter(self.positions[nt.number - 1])
-            edits += self._inline_edits(ch, mode)
-            sorted_edits = sort_edits(edits)
-            for nt in page_notes:  # note contents, after their inner edits
-                if nt.number not in note_html:
-                    note_html[nt.number] = self._note_html(ch, nt, sorted_edits, mode)
-                    if mode == "md":
-                        nt.html = note_html[nt.number]
-            edits += self._call_edits(ch, mode, note_html)
-            body = apply_edits(ch.text, edits, 0, len(ch.text)).strip("\n")
-            out[mode] = re.sub(r"\n{3,}", "\n\n", body)
+        for a in rnd.abbr_used:
+            self.abbr_used[a] = cfg.abbreviations[a]
+        notes_html = ""
         if page_notes:
             items = "\n".join(
                 f'<li id="fn:{nt.number}" value="{nt.number}"{GAP_CLASS if nt.gap else ""}>'
                 f'{nt.html} <a class="footnote-backref" href="#fnref:{nt.number}" '
                 f'title="Back to the text of note {nt.number}">&#8617;</a></li>'
                 for nt in page_notes)
-            out["md"] += ("\n\n<div class=\"footnote\">\n<hr>\n"
-                          f"<ol start=\"{page_notes[0].number}\">\n{items}\n</ol>\n</div>\n")
-        # abbreviations used on the page
-        used = {a: x for a, x in cfg.abbreviations.items() if re.search(r"\b" + re.escape(a) + r"\b", out["md"])}
-        self.abbr_used.update(used)
-        abbr_block = "\n".join(f"*[{a}]: {x}" for a, x in sorted(used.items()))
+            notes_html = ('<div class="footnote">\n<hr>\n'
+                          f'<ol start="{page_notes[0].number}">\n{items}\n</ol>\n</div>\n')
         h1 = next((h for h in ch.headings() if h.data["level"] == 1), None)
         num = self.numbers.get(id(h1)) if h1 else None
         title = f"{num} {ch.title}" if num else ch.title
-        fm = f"---\ntitle: {_yaml_str(title)}\n---\n\n"
-        cover = _cover(cfg, self.ed, page_marking, self.with_pdf) + "\n\n" if first else ""
-        site = fm + banner(page_marking) + "\n\n" + cover + out["md"] + "\n\n" + banner(page_marking) + "\n"
-        if abbr_block:
-            site += "\n" + abbr_block + "\n"
-        return Page(ch.name, title, page_marking, site, out.get("pdf", "") + "\n", ch, visible_runs)
+        cover = _cover(cfg, self.ed, page_marking, self.with_pdf) + "\n" if first else ""
+        site = banner(page_marking) + "\n" + cover + body + notes_html + banner(page_marking) + "\n"
+        pdf = _pdf_calls(body, {nt.number: nt.html for nt in page_notes}) if self.with_pdf else ""
+        return Page(ch.name, title, page_marking, site, pdf, ch, rnd.runs, toc=rnd.toc)
 
-    def _inline_edits(self, ch: Chapter, mode: str) -> list[tuple[int, int, str]]:
-        """Cross-references and citations rendered; footnote definitions lifted out of the text."""
-        edits = []
-        for n in ch.nodes:
-            if not self.node_visible(ch, n):
-                continue
-            if n.kind == "xref":
-                edits.append((n.start, n.end, self.xref_text(n.data["id"], "html" if (n.note and mode == "md")
-                                                             else mode)))
-            elif n.kind == "cite" and (n.note or not _makes_note(n)):
-                note = self.note_of.get((ch.path, n.note)) if n.note else None
-                dn = self.defs_by_ch[ch.path].get(n.note) if n.note else None
-                lead = bool(dn) and ch.text[dn.data["content"][0]:n.start].strip() == ""
-                emode = "html" if (n.note and mode == "md") else mode
-                anchor = f'<a id="{self.inplace[id(n)]}"></a>' if id(n) in self.inplace else ""
-                text = self.render_cluster(n.data["items"], note, lead, emode, narrative=not n.data["bracketed"])
-                if ch.text[n.end:n.end + 1] == ".":  # "Ibid." or "et al." before the sentence's own full stop
-                    text = re.sub(r"\.(\]\([^()]*\))?$", r"\1", text)
-                edits.append((n.start, n.end, anchor + text))
-            elif n.kind == "fndef" and not n.data.get("inline"):
-                edits.append((n.start, n.end, ""))
-        return edits
-
-    def _note_html(self, ch: Chapter, nt: Note, sorted_edits, mode: str) -> str:
+    def _note_html(self, ch: Chapter, nt: Note, rnd: TreeRenderer) -> str:
         if nt.gap:
-            body_md = f"*{GAP_TEXT}*"
-        elif nt.label == "@cite":
-            body_md = self.render_cluster([{"key": c.key, "prefix": c.prefix, "locator": c.locator,
-                                            "suffix": c.suffix, "suppress_author": c.suppress_author}
-                                           for c in nt.cites], nt, True, "html" if mode == "md" else mode, False)
-        else:
-            cs, ce = self.defs_by_ch[ch.path][nt.label].data["content"]
-            body_md = _dedent_note(apply_edits(ch.text, sorted_edits, cs, ce, presorted=True))
-        return _note_md().render(body_md).strip() if self.render else body_md
-
-    def _call_edits(self, ch: Chapter, mode: str, note_html: dict[int, str]) -> list[tuple[int, int, str]]:
-        """Note calls: a linked number on the site, the note itself (a CSS footnote) in the PDF."""
-        edits = []
-        for n in ch.nodes:
-            if id(n) not in self.call_number:
-                continue
-            num, nth = self.call_number[id(n)]
-            if mode == "md":
-                rid = f"fnref:{num}" if nth == 1 else f"fnref{nth}:{num}"
-                call = f'<sup id="{rid}"><a class="footnote-ref" href="#fn:{num}">{num}</a></sup>'
-            else:
-                body = re.sub(r"</p>\s*<p>", "<br>", note_html[num])
-                body = re.sub(r"</?p>", "", body).strip()
-                call = f'<span class="footnote" id="fn:{num}">{body}</span>' if nth == 1 else \
-                    f'<sup class="fn-again"><a href="#fn:{num}">{num}</a></sup>'
-            edits.append((n.start, n.end, call))
-        return edits
+            return f"<p><em>{GAP_TEXT}</em></p>"
+        if nt.label == "@cite":
+            body = self.render_cluster([{"key": c.key, "prefix": c.prefix, "locator": c.locator,
+                                         "suffix": c.suffix, "suppress_author": c.suppress_author}
+                                        for c in nt.cites], nt, True, False)
+            return f"<p>{body}</p>"
+        dn = self.defs_by_ch[ch.path][nt.label]
+        if dn.data.get("inline"):
+            return f"<p>{rnd.inline_note(dn.data['children'])}</p>"
+        return rnd.footnote(dn.data["tok"]).strip()
 
     def back_matter(self) -> list[Page]:
         """The reference list and the list of abbreviations."""
@@ -704,21 +600,25 @@ class _Assembly:
             for k in self.references:
                 if k in self.bib.markings:
                     ref_marking = cfg.scheme.max(ref_marking, self.bib.markings[k])
-            body = "# References {#references}\n\n<ul class=\"envscan-references\">\n" + "\n".join(rows) + "\n</ul>\n"
-            site = f"---\ntitle: References\n---\n\n{banner(ref_marking)}\n\n{body}\n{banner(ref_marking)}\n"
-            pages.append(Page("references.md", "References", ref_marking, site, body))
+            body = ('<h1 id="references">References</h1>\n<ul class="envscan-references">\n' + "\n".join(rows)
+                    + "\n</ul>\n")
+            site = f"{banner(ref_marking)}\n{body}{banner(ref_marking)}\n"
+            pages.append(Page("references.md", "References", ref_marking, site, body,
+                              toc=[(1, "references", "References")]))
         if self.abbr_used:
-            rows = "\n".join(f"| {a} | {md_escape(x)} |" for a, x in sorted(self.abbr_used.items()))
-            body = "# Abbreviations {#abbreviations}\n\n| Abbreviation | Meaning |\n|---|---|\n" + rows + "\n"
+            rows = "\n".join(f"<tr>\n<td>{html.escape(a)}</td>\n<td>{html.escape(x)}</td>\n</tr>"
+                             for a, x in sorted(self.abbr_used.items()))
+            body = ('<h1 id="abbreviations">Abbreviations</h1>\n<table>\n<thead>\n<tr>\n<th>Abbreviation</th>\n'
+                    f"<th>Meaning</th>\n</tr>\n</thead>\n<tbody>\n{rows}\n</tbody>\n</table>\n")
             lowest = cfg.scheme.lowest
-            site = f"---\ntitle: Abbreviations\n---\n\n{banner(lowest)}\n\n{body}\n{banner(lowest)}\n"
-            pages.append(Page("abbreviations.md", "Abbreviations", lowest, site, body))
+            site = f"{banner(lowest)}\n{body}{banner(lowest)}\n"
+            pages.append(Page("abbreviations.md", "Abbreviations", lowest, site, body,
+                              toc=[(1, "abbreviations", "Abbreviations")]))
         lowest = cfg.scheme.lowest
-        body = ("# Page not found {#not-found}\n\nThis page is not part of this edition. Use the navigation or "
-                "search to find a chapter.\n")
-        pages.append(Page("404.md", "Page not found", lowest,
-                          f"---\ntitle: Page not found\nsearch:\n  exclude: true\n---\n\n{banner(lowest)}\n\n"
-                          f"{body}\n{banner(lowest)}\n", "", listed=False))
+        body = ('<h1 id="not-found">Page not found</h1>\n<p>This page is not part of this edition. Use the navigation '
+                "or search to find a chapter.</p>\n")
+        pages.append(Page("404.md", "Page not found", lowest, f"{banner(lowest)}\n{body}{banner(lowest)}\n", "",
+                          listed=False, toc=[(1, "not-found", "Page not found")]))
         return pages
 
     def report_left_out(self) -> None:
@@ -756,26 +656,24 @@ def _cover(cfg, ed: Edition, marking: str, with_pdf: bool) -> str:
     return '<div class="envscan-cover">\n' + "\n".join(rows) + "\n</div>"
 
 
-def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for a, b in sorted(ranges):
-        if out and a <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
+_CALL_RE = re.compile(r'<sup id="fnref(\d*):(\d+)"><a class="footnote-ref" href="#fn:\d+">\d+</a></sup>')
 
 
-def _plain_heading(h: Node) -> str:
-    """Heading text without note calls (for TOC labels, outlines, contents)."""
-    return re.sub(r"\[\^[^\]]+\]|\^\[[^\]]*\]", "", h.data["text"]).strip()
+def _pdf_calls(body: str, notes: dict[int, str]) -> str:
+    """The PDF's body: the same HTML, each first note call replaced by the note itself (a CSS
+    footnote), later calls by a reference to it. The calls are envscan's own markup."""
+    def call(m: re.Match) -> str:
+        num = int(m.group(2))
+        if m.group(1):
+            return f'<sup class="fn-again"><a href="#fn:{num}">{num}</a></sup>'
+        text = re.sub(r"</p>\s*<p>", "<br>", notes.get(num, ""))
+        text = re.sub(r"</?p>", "", text).strip()
+        return f'<span class="footnote" id="fn:{num}">{text}</span>'
+
+    return _CALL_RE.sub(call, body)
 
 
 def _makes_note(n: Node) -> bool:
     """A bracketed citation in body text becomes its own note (note style); one that only
     suppresses authors (``Carr's [-@carr2012]``) renders in place as the year."""
     return n.data["bracketed"] and not all(i["suppress_author"] for i in n.data["items"])
-
-
-def _yaml_str(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'

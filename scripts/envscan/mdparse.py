@@ -79,7 +79,7 @@ def fenced_div(state: StateBlock, start_line: int, end_line: int, silent: bool) 
             tok.meta = {"error": err, "text": rest}
         else:
             tok = state.push("div_open", "div", 0)
-            tok.meta = {"attrs": attrs, "colons": len(m.group(1))}
+            tok.meta = {"attrs": attrs, "colons": len(m.group(1)), "raw": rest_clean}
     tok.map = [start_line, start_line + 1]
     # column on the source line (bMarks of a line inside a block quote starts after its '>')
     tok.meta["col"] = pos - (state.src.rfind("\n", 0, pos) + 1) + 1

@@ -60,6 +60,7 @@ class Chapter:
     nodes: list[Node]
     texts: list[tuple[int, int, str]]  # visible-text runs (start, end, text) for passages/gate
     order: int = 0
+    tokens: list[Any] = field(default_factory=list)  # the markdown-it token tree: filtered and rendered as is
 
     def pos(self, offset: int) -> tuple[int, int]:
         i = bisect.bisect_right(self.line_starts, offset) - 1

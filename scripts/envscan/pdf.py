@@ -1,6 +1,7 @@
 """The edition's PDF (WeasyPrint): cover, contents, numbered sections, CSS footnotes at the
 foot of the page with the site's numbers, running marking header/footer, page numbers,
-reference list, abbreviations, metadata. Built from the same assembled edition as the site.
+reference list, abbreviations, metadata. Built from the same page HTML as the site (note calls
+become the notes themselves); no Markdown is parsed here.
 """
 
 from __future__ import annotations
@@ -11,15 +12,10 @@ import logging
 import re
 from pathlib import Path
 
-import markdown
-
 from .diagnostics import Diagnostic, error
 from .edition import AssembledEdition, _slug_class
 from .project import Project
 from .site import asset_text
-
-PDF_EXTENSIONS = ["attr_list", "tables", "abbr", "admonition", "md_in_html", "def_list", "sane_lists"]
-
 
 def _fix_links(body: str) -> str:
     # one document: page links become in-document anchors
@@ -31,7 +27,6 @@ def _fix_links(body: str) -> str:
 def build_html(project: Project, ae: AssembledEdition, epoch: int) -> str:
     rep = project.config.report
     ed = ae.edition
-    md = markdown.Markdown(extensions=PDF_EXTENSIONS)
     parts = []
     created = dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     top = max((p.marking for p in ae.pages), key=project.config.scheme.rank, default=ed.max_marking)
@@ -58,8 +53,7 @@ def build_html(project: Project, ae: AssembledEdition, epoch: int) -> str:
     for p in ae.pages:
         if not p.listed:
             continue
-        md.reset()
-        body = md.convert(p.pdf_md)
+        body = p.pdf_html
         stem = p.name[:-3]
         parts.append(f'<section class="chapter {_slug_class(p.marking)}" id="page-{stem}"><span class="marking-set {_slug_class(p.marking)}">'
                      f'{html.escape(p.marking)}</span>{_fix_links(body)}</section>')

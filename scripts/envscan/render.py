@@ -1,0 +1,325 @@
+"""Render an edition's filtered token tree to HTML: the one renderer of every output.
+
+The tree is the markdown-it token stream that ``parse`` read (``Chapter.tokens``, annotated with
+the regions and nodes it found). Filtering happens here, on that tree, while it is rendered: a
+token inside a region the edition may not show is never visited, so nothing is cut out of
+source text and no second Markdown parser ever sees the source.
+
+Default deny: only the token types listed in ``BLOCK_TAGS``/``INLINE_TAGS`` and the explicit
+cases below are rendered, with attributes the renderer writes itself (never the token's own
+``attrs``, except a link's destination and title and a table cell's alignment, validated). Any
+other token stops the build (``RenderError``). Comments and raw HTML are never rendered.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any, Callable, Protocol
+
+from .model import Node, Region
+
+BLOCK_TAGS = {"paragraph": "p", "blockquote": "blockquote", "bullet_list": "ul", "ordered_list": "ol",
+              "list_item": "li", "table": "table", "thead": "thead", "tbody": "tbody", "tr": "tr",
+              "th": "th", "td": "td"}
+INLINE_TAGS = {"em": "em", "strong": "strong", "s": "del"}
+ALIGN_RE = re.compile(r"text-align:(left|right|center)")
+ADMONITION_KINDS = {"note", "abstract", "summary", "tldr", "info", "todo", "tip", "hint", "important", "success",
+                    "check", "done", "question", "help", "faq", "warning", "caution", "attention", "failure",
+                    "fail", "missing", "danger", "error", "bug", "example", "quote", "cite", "seealso"}
+SKIP_INLINE = {"html_inline"}  # comments (warned at parse) and raw HTML (an error at parse): never rendered
+
+
+class RenderError(Exception):
+    """A token the renderer does not know: the build stops (fail closed)."""
+
+    def __init__(self, token_type: str, offset: int) -> None:
+        super().__init__(f"unsupported construct {token_type!r}")
+        self.token_type = token_type
+        self.offset = offset
+
+
+class Context(Protocol):
+    """What the edition supplies to the renderer (see ``edition._Assembly``)."""
+
+    def region_visible(self, r: Region) -> bool: ...
+
+    def editor_shown(self, r: Region) -> bool: ...
+
+    def heading_number(self, h: Node) -> str | None: ...
+
+    def cite_html(self, n: Node, next_text: str) -> str: ...
+
+    def xref_html(self, n: Node) -> str: ...
+
+    def note_call(self, n: Node) -> str: ...
+
+    def href(self, n: Node) -> str: ...
+
+
+def esc(s: str) -> str:
+    return html.escape(s, quote=True)
+
+
+def match_pairs(tokens: list[Any], open_types: tuple[str, ...], close_type: str) -> dict[int, int]:
+    """Index of each opening token -> index of its closing token (len(tokens) if unclosed)."""
+    out: dict[int, int] = {}
+    stack: list[int] = []
+    for i, t in enumerate(tokens):
+        if t.type in open_types:
+            stack.append(i)
+        elif t.type == close_type and stack:
+            out[stack.pop()] = i
+    for i in stack:
+        out[i] = len(tokens)
+    return out
+
+
+def slugify(text: str) -> str:
+    s = re.sub(r"[^\w\s-]", "", text.lower()).strip()
+    return re.sub(r"[\s_-]+", "-", s) or "section"
+
+
+class TreeRenderer:
+    """Renders one chapter's tokens (body, headings, notes) for one edition."""
+
+    def __init__(self, ctx: Context, tokens: list[Any], abbreviations: dict[str, str]):
+        self.ctx = ctx
+        self.tokens = tokens
+        self.div_close = match_pairs(tokens, ("div_open", "div_bad"), "div_close")
+        self.fn_close = match_pairs(tokens, ("footnote_reference_open",), "footnote_reference_close")
+        self.abbr = abbreviations
+        self.abbr_re = re.compile(r"\b(" + "|".join(re.escape(a) for a in sorted(abbreviations, key=len,
+                                                                                   reverse=True)) + r")\b") \
+            if abbreviations else None
+        self.abbr_used: set[str] = set()
+        self.runs: list[tuple[int, str]] = []  # (source offset, text) of every text token shown
+        self.toc: list[tuple[int, str, str]] = []  # (level, id, plain numbered title)
+        self.ids: set[str] = set()
+        self.out: list[str] = []
+
+    # ------------------------------------------------------------------ blocks
+
+    def body(self) -> str:
+        self.out = []
+        self.blocks(0, len(self.tokens), in_note=False)
+        return "".join(self.out)
+
+    def footnote(self, open_index: int) -> str:
+        """A footnote definition's content (its blocks), rendered as a note."""
+        saved, self.out = self.out, []
+        self.blocks(open_index + 1, self.fn_close.get(open_index, len(self.tokens)), in_note=True)
+        res, self.out = "".join(self.out), saved
+        return res
+
+    def inline_note(self, children: list[Any]) -> str:
+        saved, self.out = self.out, []
+        self.inline(children, in_note=True)
+        res, self.out = "".join(self.out), saved
+        return res
+
+    def blocks(self, lo: int, hi: int, in_note: bool) -> None:
+        toks, out = self.tokens, self.out
+        i = lo
+        while i < hi:
+            t = toks[i]
+            typ = t.type
+            if typ in ("div_open", "div_bad"):
+                j = self.div_close[i]
+                r: Region = t.meta["region"]
+                if self.ctx.region_visible(r):
+                    editor = self.ctx.editor_shown(r)
+                    if editor:
+                        out.append('<div class="envscan-editor">\n')
+                    self.blocks(i + 1, min(j, hi), in_note)
+                    if editor:
+                        out.append("</div>\n")
+                else:
+                    self.tearlines(i + 1, min(j, hi), r, in_note)
+                i = j + 1
+                continue
+            if typ in ("div_close", "front_matter", "html_block"):
+                i += 1
+                continue
+            if typ == "footnote_reference_open":
+                i = self.fn_close.get(i, len(toks)) + 1  # notes are rendered in the notes list
+                continue
+            if typ == "heading_open":
+                self.heading(t, toks[i + 1], in_note)
+                i += 3
+                continue
+            if typ == "inline":
+                self.inline(t.children or [], in_note)
+            elif typ.endswith("_open") and typ[:-5] in BLOCK_TAGS:
+                if not t.hidden:
+                    out.append(self.open_tag(t, BLOCK_TAGS[typ[:-5]]))
+            elif typ.endswith("_close") and typ[:-6] in BLOCK_TAGS:
+                if not t.hidden:
+                    out.append(f"</{BLOCK_TAGS[typ[:-6]]}>\n")
+            elif typ in ("fence", "code_block"):
+                lang = re.sub(r"[^\w+#.-]", "", (t.info or "").strip().split(" ")[0]) if typ == "fence" else ""
+                cls = f' class="language-{esc(lang)}"' if lang else ""
+                out.append(f"<pre><code{cls}>{esc(t.content)}</code></pre>\n")
+            elif typ == "hr":
+                out.append("<hr>\n")
+            elif typ == "admonition_open":
+                kind = (t.info or "").strip().split(" ")[0].lower()
+                kind = kind if kind in ADMONITION_KINDS else "note"
+                out.append(f'<div class="admonition {kind}">\n')
+            elif typ == "admonition_close":
+                out.append("</div>\n")
+            elif typ == "admonition_title_open":
+                out.append('<p class="admonition-title">')
+            elif typ == "admonition_title_close":
+                out.append("</p>\n")
+            else:
+                raise RenderError(typ, 0)
+            i += 1
+
+    def tearlines(self, lo: int, hi: int, parent: Region, in_note: bool) -> None:
+        """Inside a block the edition may not show: only its tearlines, in order."""
+        i = lo
+        while i < hi:
+            t = self.tokens[i]
+            if t.type in ("div_open", "div_bad"):
+                j = self.div_close[i]
+                r: Region = t.meta["region"]
+                if r.parent is parent and r.tearline and self.ctx.region_visible(r):
+                    self.blocks(i + 1, min(j, hi), in_note)
+                i = j + 1
+                continue
+            i += 1
+
+    def open_tag(self, t: Any, tag: str) -> str:
+        if tag == "ol":
+            start = t.attrs.get("start") if t.attrs else None
+            return f'<ol start="{int(start)}">\n' if start and str(start).isdigit() else "<ol>\n"
+        if tag in ("th", "td"):
+            m = ALIGN_RE.fullmatch(str((t.attrs or {}).get("style", "")))
+            return f'<{tag} style="text-align: {m.group(1)}">' if m else f"<{tag}>"
+        return f"<{tag}>" if tag in ("p", "li") else f"<{tag}>\n"
+
+    def heading(self, t: Any, inline: Any, in_note: bool) -> None:
+        h: Node | None = t.meta.get("node") if t.meta else None
+        level = int(t.tag[1])
+        num = self.ctx.heading_number(h) if h is not None else None
+        hid = (h.data.get("id") if h is not None else None) or slugify(self.plain(inline.children or []))
+        base, k = hid, 1
+        while hid in self.ids:
+            k += 1
+            hid = f"{base}_{k}"
+        self.ids.add(hid)
+        if h is not None:
+            h.data.setdefault("auto_ids", {})[id(self)] = hid
+        saved, self.out = self.out, []
+        self.inline(inline.children or [], in_note)
+        inner, self.out = "".join(self.out), saved
+        prefix = f'<span class="envscan-secnum">{esc(num)}</span> ' if num else ""
+        self.out.append(f'<h{level} id="{esc(hid)}">{prefix}{inner}</h{level}>\n')
+        title = self.plain(inline.children or [])
+        self.toc.append((level, hid, (num + " " if num else "") + title))
+
+    # ------------------------------------------------------------------ inline
+
+    def inline(self, children: list[Any], in_note: bool) -> None:
+        out, ctx = self.out, self.ctx
+        span_close = match_pairs(children, ("span_open",), "span_close")
+        k, n = 0, len(children)
+        while k < n:
+            c = children[k]
+            typ = c.type
+            if typ == "text":
+                self.text(c, in_note)
+            elif typ == "softbreak":
+                out.append("\n")
+            elif typ == "hardbreak":
+                out.append("<br>\n")
+            elif typ == "code_inline":
+                out.append(f"<code>{esc(c.content)}</code>")
+            elif typ.endswith("_open") and typ[:-5] in INLINE_TAGS:
+                out.append(f"<{INLINE_TAGS[typ[:-5]]}>")
+            elif typ.endswith("_close") and typ[:-6] in INLINE_TAGS:
+                out.append(f"</{INLINE_TAGS[typ[:-6]]}>")
+            elif typ == "span_open":
+                j = span_close[k]
+                r: Region = c.meta["region"]
+                if ctx.region_visible(r):
+                    editor = ctx.editor_shown(r)
+                    if editor:
+                        out.append('<span class="envscan-editor">')
+                    self.inline(children[k + 1:j], in_note)
+                    if editor:
+                        out.append("</span>")
+                k = j + 1
+                continue
+            elif typ == "span_close":
+                pass
+            elif typ == "link_open":
+                node: Node = c.meta["node"]
+                title = (c.attrs or {}).get("title")
+                t_attr = f' title="{esc(str(title))}"' if title else ""
+                out.append(f'<a href="{esc(ctx.href(node))}"{t_attr}>')
+            elif typ == "link_close":
+                out.append("</a>")
+            elif typ == "image":
+                node = c.meta["node"]
+                alt = self.plain(c.children or [])
+                title = (c.attrs or {}).get("title")
+                t_attr = f' title="{esc(str(title))}"' if title else ""
+                out.append(f'<img src="{esc(ctx.href(node))}" alt="{esc(alt)}"{t_attr}>')
+            elif typ == "cite":
+                nxt = children[k + 1].content if k + 1 < n and children[k + 1].type == "text" else ""
+                out.append(ctx.cite_html(c.meta["node"], nxt))
+            elif typ == "xref":
+                out.append(ctx.xref_html(c.meta["node"]))
+            elif typ in ("footnote_ref", "inline_note"):
+                out.append(ctx.note_call(c.meta["node"]))
+            elif typ in SKIP_INLINE:
+                pass
+            else:
+                raise RenderError(typ, (c.meta or {}).get("abs", 0))
+            k += 1
+
+    def text(self, c: Any, in_note: bool) -> None:
+        s = c.content
+        self.runs.append(((c.meta or {}).get("abs", 0), s))
+        if self.abbr_re is None or in_note:
+            self.out.append(esc(s))
+            return
+        pos = 0
+        for m in self.abbr_re.finditer(s):
+            self.out.append(esc(s[pos:m.start()]))
+            a = m.group(1)
+            self.abbr_used.add(a)
+            self.out.append(f'<abbr title="{esc(self.abbr[a])}">{esc(a)}</abbr>')
+            pos = m.end()
+        self.out.append(esc(s[pos:]))
+
+    def plain(self, children: list[Any]) -> str:
+        """Visible plain text of inline tokens (headings' labels, alt text): filtered like the
+        page, without note calls, citations-as-notes or markup."""
+        return plain_text(children, self.ctx.region_visible)
+
+
+def plain_text(children: list[Any], visible: Callable[[Region], bool]) -> str:
+    parts: list[str] = []
+    span_close = match_pairs(children, ("span_open",), "span_close")
+    k, n = 0, len(children)
+    while k < n:
+        c = children[k]
+        if c.type == "span_open":
+            j = span_close[k]
+            if visible(c.meta["region"]):
+                parts.append(plain_text(children[k + 1:j], visible))
+            k = j + 1
+            continue
+        if c.type in ("text", "code_inline"):
+            parts.append(c.content)
+        elif c.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif c.type == "image":
+            parts.append(plain_text(c.children or [], visible))
+        elif c.type == "xref":
+            parts.append("")
+        k += 1
+    return re.sub(r"\s+", " ", "".join(parts)).strip()
