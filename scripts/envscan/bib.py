@@ -58,6 +58,7 @@ def load_bibliography(files: list[tuple[str, str]], scheme: Scheme) -> tuple[Bib
     for path, text in files:
         errs: list = []
         index: dict[str, int] = {}
+        offsets: dict[str, int] = {}  # key -> offset of its entry, for the lines of its fields
         for m in ENTRY_RE.finditer(text):
             if m.group("type").lower() in ("string", "preamble", "comment"):
                 continue
@@ -72,6 +73,7 @@ def load_bibliography(files: list[tuple[str, str]], scheme: Scheme) -> tuple[Bib
                                    path, ln, 1, "rename or delete one of the entries"))
             else:
                 index[key] = ln
+                offsets[key] = m.start()
         diags.extend(_check_braces(text, path))
         data = BibliographyData()
         with pybtex.errors.capture() as captured:
@@ -101,6 +103,7 @@ def load_bibliography(files: list[tuple[str, str]], scheme: Scheme) -> tuple[Bib
             bib.entries[key] = entry
             bib.where[key] = (path, ln)
             diags.extend(_check_entry(key, entry, path, ln, scheme, bib))
+            diags.extend(_check_marking_fields(key, entry, path, text, offsets.get(key, 0), scheme, bib))
     return bib, diags
 
 
@@ -219,4 +222,54 @@ def _check_entry(key: str, entry: Entry, path: str, ln: int, scheme: Scheme, bib
                              f"write {near[0]!r}" if near else f"labels: {', '.join(scheme.labels)}"))
             label = scheme.labels[-1]  # fail closed
         bib.markings[key] = label
+    return out
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance of a and b, or limit + 1 when it is larger than limit."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        if min(cur) > limit:
+            return limit + 1
+        prev = cur
+    return prev[-1]
+
+
+def _looks_like_marking(name: str) -> bool:
+    n = name.lower()
+    return n != "marking" and (_distance(n, "marking", 2) <= 2 or n.startswith("mark") or "marking" in n)
+
+
+def _check_marking_fields(key: str, entry: Entry, path: str, text: str, start: int, scheme: Scheme,
+                          bib: Bibliography) -> list[Diagnostic]:
+    """A field that was meant to be ``marking`` (``mark``, ``markng``, ``markings``, ``tlp_marking``)
+    or that holds a marking label under another name (``classification = {TLP:AMBER}``) would
+    leave the source unmarked, i.e. publishable: an error, and until it is fixed the source
+    counts as marked (with that label, else the most restrictive one)."""
+    out: list[Diagnostic] = []
+    canon = {canonical_label(x): x for x in scheme.labels}
+    for name, value in entry.fields.items():
+        if name.lower() == "marking":
+            continue
+        label = canon.get(canonical_label(str(value).strip())) if len(str(value)) < 64 else None
+        typo = _looks_like_marking(name)
+        if not typo and label is None:
+            continue
+        marked = label or scheme.labels[-1]
+        if key in bib.markings:
+            marked = scheme.max(marked, bib.markings[key])
+        bib.markings[key] = marked
+        fm = re.compile(rf"(?<![\w:.+-]){re.escape(name)}[ \t]*=", re.I).search(text, start)
+        ln = text.count("\n", 0, fm.start()) + 1 if fm else bib.where[key][1]
+        col = fm.start() - text.rfind("\n", 0, fm.start()) if fm else 1
+        what = (f"field {name!r} looks like a misspelt 'marking'" if typo
+                else f"field {name!r} holds the marking label {label!r}, but only 'marking' marks a source")
+        out.append(error("E-BIB-FIELD", f"entry {key!r}: {what}", path, ln, col,
+                         f"write 'marking = {{{label or scheme.labels[-1]}}}' (the field's name exactly)",
+                         f"until then the source counts as {marked}"))
     return out

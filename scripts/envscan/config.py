@@ -58,6 +58,62 @@ class _PyTolerantLoader(yaml.SafeLoader):
 _PyTolerantLoader.add_multi_constructor("", _construct_unknown)
 
 
+MAX_YAML_DEPTH = 100  # nesting levels; mkdocs.yml needs fewer than ten, front matter two
+MAX_YAML_NODES = 100_000  # nodes after expanding aliases; the 2012 scan's mkdocs.yml has about 150
+DEPTH_HINT = "nest less deeply: no configuration or front matter needs that many levels"
+ALIAS_HINT = "write the values out instead of using YAML anchors and aliases"
+
+
+def yaml_bounds(text: str, loader: type = TolerantLoader) -> tuple[int, int, str, str] | None:
+    """(line, column, problem, hint), line and column 0-based, where a YAML document nests deeper than
+    MAX_YAML_DEPTH levels or its aliases would expand to more than MAX_YAML_NODES nodes (a
+    'billion laughs'); None when it stays within both. Streams the parser's events: linear
+    time and memory, no recursion and nothing expanded. Syntax errors raise yaml.YAMLError as
+    the loaders do."""
+    depth = 0
+    stack: list[list] = []  # per open collection: [anchor, expanded size, height]
+    done: dict[str, tuple[int, int]] = {}  # anchor -> (expanded size, height)
+
+    def add(size: int, height: int, mark) -> tuple[int, int, str, str] | None:
+        if depth + height > MAX_YAML_DEPTH:
+            return (mark.line, mark.column, f"nested more than {MAX_YAML_DEPTH} levels deep (after expanding aliases)",
+                    ALIAS_HINT)
+        if size > MAX_YAML_NODES or (stack and stack[-1][1] + size > MAX_YAML_NODES):
+            return (mark.line, mark.column, f"aliases expand to more than {MAX_YAML_NODES:,} values "
+                                            "(a 'billion laughs' document?)", ALIAS_HINT)
+        if stack:
+            stack[-1][1] += size
+            stack[-1][2] = max(stack[-1][2], height + 1)
+        return None
+
+    for ev in yaml.parse(text, Loader=loader):
+        found = None
+        if isinstance(ev, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                return (ev.start_mark.line, ev.start_mark.column, f"nested more than {MAX_YAML_DEPTH} levels deep",
+                        DEPTH_HINT)
+            stack.append([ev.anchor, 1, 1])
+        elif isinstance(ev, yaml.CollectionEndEvent):
+            anchor, size, height = stack.pop()
+            depth -= 1
+            if anchor:
+                done[anchor] = (size, height)
+            found = add(size, height, ev.start_mark)
+        elif isinstance(ev, yaml.ScalarEvent):
+            if ev.anchor:
+                done[ev.anchor] = (1, 0)
+            found = add(1, 0, ev.start_mark)
+        elif isinstance(ev, yaml.AliasEvent):
+            if ev.anchor not in done:
+                return (ev.start_mark.line, ev.start_mark.column,
+                        f"alias *{ev.anchor} refers to no complete anchor (undefined or recursive)", ALIAS_HINT)
+            found = add(*done[ev.anchor], ev.start_mark)
+        if found:
+            return found
+    return None
+
+
 def tagged_representer(dumper: yaml.Dumper, data: _Tagged) -> yaml.Node:
     if isinstance(data.value, str):
         return dumper.represent_scalar(data.tag, data.value)
@@ -159,6 +215,10 @@ ENVSCAN_KEYS = {"report", "scheme", "editions", "citations", "abbreviations", "g
 def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, list[Diagnostic]]:
     diags: list[Diagnostic] = []
     try:
+        bound = yaml_bounds(text)
+        if bound:  # before composing: the composer recurses, and walking an alias bomb never ends
+            return None, [error("E-CONFIG-YAML", f"invalid YAML: {bound[2]}", path, bound[0] + 1, bound[1] + 1,
+                                bound[3])]
         node = yaml.compose(text, Loader=TolerantLoader)
         raw = yaml.load(text, Loader=TolerantLoader) if node is not None else {}
     except yaml.YAMLError as exc:

@@ -129,9 +129,17 @@ def _python_yaml_error(text: str, exc: Exception) -> Exception:
 
 
 def parse_front_matter(ctx: _Ctx, tok) -> tuple[dict, list]:
+    from .config import yaml_bounds
+
     content = tok.meta.get("content", tok.content) if tok.meta else tok.content
     base_line = (tok.map[0] if tok.map else 0) + 1  # line of content start (0-based)
     try:
+        # bounded first: 3,000 levels make the composer recurse too deep, an alias bomb never ends
+        bound = yaml_bounds(content, _YAML) if content.strip() else None
+        if bound:
+            ctx.diags.append(error("E-FRONT-YAML", f"malformed front matter: {bound[2]}", ctx.path,
+                                   base_line + bound[0] + 1, bound[1] + 1, bound[3]))
+            return {}, []
         data = yaml.load(content, Loader=_YAML) if content.strip() else {}
     except yaml.YAMLError as exc:
         exc = _python_yaml_error(content, exc)
