@@ -523,7 +523,7 @@ def synthetic_restricted(ae, every: int = 10) -> list:
     out = []
     i = 0
     for page in ae.pages:
-        for para in re.split(r"\n\s*\n", page.site_md):
+        for para in re.split(r"</p>|\n\s*\n", page.html):
             words = re.findall(r"[A-Za-z][A-Za-z'’-]+", para)
             if len(words) < 3:
                 continue

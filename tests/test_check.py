@@ -622,7 +622,9 @@ def test_ibid_inside_an_editor_block_is_allowed(project):
       fn_undef("12:2", "t"), fn_undef("12:7", "t")]),
     # inline notes, also spanning lines
     ("The harbour ^[A note citing [@smtih2010] and [^z].] closed.\n",
-     [cite_unknown("9:31", "smtih2010", "smith2010"), fn_undef("9:46", "z")]),
+     [cite_unknown("9:31", "smtih2010", "smith2010"),
+      E("docs/one.md:9:46", "E-FN-NESTED", "footnote reference [^z] inside a footnote",
+        "notes cannot have notes; fold the text in"), fn_undef("9:46", "z")]),
     ("Text [see @smith2010, 12;\n  cf. @jonse2011, 4] and ^[a note\n  spanning [@smtih2010] lines].\n",
      [cite_unknown("10:8", "jonse2011", "jones2011"), cite_unknown("11:14", "smtih2010", "smith2010")]),
     # headings (ATX with closing hashes, setext), emphasis, links, hard breaks

@@ -47,3 +47,9 @@ def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
     data = _page(page)
     page.toc = get_toc(data["toc"])
     return str(data["html"])
+
+
+def on_serve(server: Any, config: Any, builder: Any) -> Any:
+    """The live preview rebuilds when envscan rewrites the rendered pages."""
+    server.watch(str(Path(config.config_file_path).parent / PAGES_FILE))
+    return server

@@ -36,6 +36,22 @@ CRITIC_RE = re.compile(r"\{(\+\+|--|~~|==|>>)|(\+\+|--|~~|==|<<)\}")
 ABBR_DEF_RE = re.compile(r"^\*\[[^\]]+\]:", re.M)
 IBID_RE = re.compile(r"\b(ibid|ibidem)\b\.?", re.I)
 HTML_COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
+ATTR_NAME_RE = re.compile(r"(?:^|[\s{])(?:(#)|([A-Za-z_][\w.:-]*)\s*=)")
+AFFIX_BAD = re.compile(r"[<>{}^`*_\\]|\]")
+FENCE_INFO_RE = re.compile(r"[\w+#.-]*")
+MAX_NESTING = 16
+# default deny: every token type the renderer knows; anything else is an error
+KNOWN_BLOCK = {"front_matter", "paragraph_open", "paragraph_close", "heading_open", "heading_close", "inline",
+               "bullet_list_open", "bullet_list_close", "ordered_list_open", "ordered_list_close", "list_item_open",
+               "list_item_close", "blockquote_open", "blockquote_close", "fence", "code_block", "hr", "table_open",
+               "table_close", "thead_open", "thead_close", "tbody_open", "tbody_close", "tr_open", "tr_close",
+               "th_open", "th_close", "td_open", "td_close", "footnote_reference_open", "footnote_reference_close",
+               "admonition_open", "admonition_close", "admonition_title_open", "admonition_title_close",
+               "div_open", "div_close", "div_bad", "html_block"}
+KNOWN_INLINE = {"text", "softbreak", "hardbreak", "code_inline", "em_open", "em_close", "strong_open", "strong_close",
+                "s_open", "s_close", "link_open", "link_close", "image", "span_open", "span_close", "cite", "xref",
+                "inline_note", "footnote_ref", "html_inline"}
+NATURAL_ATTRS = {"link_open": {"href", "title"}, "image": {"src", "alt", "title"}}
 
 
 def canonical_label(label: str) -> str:
@@ -203,7 +219,7 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
         ctx.err("E-FRONT-MISSING", "chapter has no front matter", 0,
                 "start the file with ---, title:, marking:, status:, owners:, ---")
 
-    if isinstance(front.get("title"), str) and (LOOKALIKE_ATTR.search(front["title"]) or
+    if isinstance(front.get("title"), str) and (LOOKALIKE_ATTR.search(front["title"]) or "<" in front["title"] or
                                                 EDITOR_ATTR.search(front["title"])):
         ctx.err("E-MARK-HEADING", "a page title may not be partly marked or hold an editor note (the title is "
                 "shown as written)", ctx.off(key_lines.get("title", 1) - 1),
@@ -283,11 +299,27 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
                     ctx.err("E-MARK-HEADING", "a heading may not be partly marked or hold an editor note", a_start,
                             "mark the whole section with a ::: {marking=...} block instead")
                 span_stack.append(r)
+                t.meta["region"] = r
+                dup = duplicate_attrs(src[close + 1:] if close > 0 else "")
+                if dup:
+                    ctx.err("E-ATTR-DUP", f"attribute {dup!r} is given twice", a_start,
+                            "give each attribute once (a repeated marking is ambiguous)")
+                    r.marking = scheme.labels[-1]
                 continue
             if t.type == "span_close":
                 if span_stack:
                     span_stack.pop()
                 continue
+            if t.type not in KNOWN_INLINE:
+                ctx.err("E-SYNTAX", f"unsupported Markdown construct ({t.type})", a_start,
+                        "envscan renders only the constructs listed in AUTHORING.md")
+                continue
+            extra = set((t.attrs or {})) - NATURAL_ATTRS.get(t.type, set())
+            if extra:
+                ctx.err("E-ATTR-PLACE", f"attributes ({', '.join(sorted(extra))}) are not allowed on this element",
+                        a_start, "markings and classes go on a span [text]{marking=\"…\"}, a ::: block or a "
+                        "heading's {#id}; wrap the element in a span to mark it")
+            t.meta["abs"] = a_start
             if t.type == "text":
                 texts.append((a_start, a_end, t.content))
                 _text_checks(ctx, t.content, a_start, lmap, pos)
@@ -301,6 +333,7 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
                 continue
             if t.type == "footnote_ref":
                 nodes.append(Node("fnref", a_start, a_end, ln, col, reg, note, {"label": t.meta["label"]}))
+                t.meta["node"] = nodes[-1]
                 if in_heading is not None:
                     in_heading.data.setdefault("notes", []).append(nodes[-1])
                 continue
@@ -310,8 +343,9 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
                 cs, ce = _abs(lmap, t.meta["content_start"]), _abs(lmap, t.meta["content_end"])
                 nodes.append(Node("fnref", a_start, a_end, ln, col, reg, note,
                                   {"label": label, "inline": True, "content": (cs, ce)}))
+                t.meta["node"] = nodes[-1]
                 nodes.append(Node("fndef", a_start, a_end, ln, col, reg, None,
-                                  {"label": label, "inline": True, "content": (cs, ce)}))
+                                  {"label": label, "inline": True, "content": (cs, ce), "children": t.children or []}))
                 walk_inline(t.children or [], lmap, reg, label, None)
                 continue
             if t.type == "cite":
@@ -319,11 +353,18 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
                 inner = _abs(lmap, t.meta["inner_start"])
                 for it in items:
                     it["abs"] = inner + it["key_offset"]
+                    for part in (it["prefix"], it["suffix"]):
+                        bad = AFFIX_BAD.search(part)
+                        if bad:
+                            ctx.err("E-CITE-AFFIX", f"a citation's prefix and suffix are plain text ({bad.group(0)!r} "
+                                    "is markup)", a_start, "move the markup out of the [...] citation")
                 nodes.append(Node("cite", a_start, a_end, ln, col, reg, note,
                                   {"items": items, "bracketed": t.meta["bracketed"], "raw": t.content}))
+                t.meta["node"] = nodes[-1]
                 continue
             if t.type == "xref":
                 nodes.append(Node("xref", a_start, a_end, ln, col, reg, note, {"id": t.meta["id"]}))
+                t.meta["node"] = nodes[-1]
                 continue
             if t.type in ("link_open", "image"):
                 attrs = dict(t.attrs or {})
@@ -331,11 +372,15 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
                 nodes.append(Node("link" if t.type == "link_open" else "image", a_start, a_end, ln, col, reg, note,
                                   {"target": target, "title": attrs.get("title", ""),
                                    "alt": t.content if t.type == "image" else ""}))
+                t.meta["node"] = nodes[-1]
                 if t.type == "image":
                     texts.append((a_start, a_end, t.content + " " + attrs.get("title", "")))
                 # alt text and titles are attribute values: a marking or editor span in them is not
                 # parsed as one and would be published (fail closed)
-                inner = (t.content if t.type == "image" else "") + "\n" + attrs.get("title", "")
+                inner = (t.content if t.type == "image" else "") + "\n" + attrs.get("title", "") + "\n" + target
+                if "<" in attrs.get("title", "") or "<" in target:
+                    ctx.err("E-HTML-RAW", "HTML or a comment inside a link's or image's title or destination is "
+                            "not allowed", a_start, "write plain text there")
                 if LOOKALIKE_ATTR.search(inner) or EDITOR_ATTR.search(inner):
                     ctx.err("E-MARK-LOOKALIKE", "a marking or editor note inside an image's alt text or a link's "
                             "or image's title is not honoured (it would be shown, unfiltered)", a_start,
@@ -370,7 +415,8 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
                 if note_stack:
                     ctx.err("E-FN-NESTED", "a footnote definition inside another footnote", ctx.off(l0, col - 1))
                 nodes.append(Node("fndef", start, end, l0 + 1, col, current_region(), None,
-                                  {"label": label, "content": (cstart, end), "gap": False}))
+                                  {"label": label, "content": (cstart, end), "gap": False, "tok": i}))
+                tok.meta["node"] = nodes[-1]
                 note_stack.append(label)
         elif typ.endswith("_close") and typ.replace("_close", "_open") in CONTAINERS:
             if containers:
@@ -389,6 +435,12 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
             if ra["tearline"] and (parent.kind != "div" or not parent.marking or ra["marking"] is None):
                 ctx.err("E-TEARLINE", "a tearline must carry its own marking and sit directly inside a marked block",
                         off, "write ::: {.tearline marking=\"TLP:CLEAR\"} inside the ::: {marking=...} block")
+            tok.meta["region"] = r
+            dup = duplicate_attrs(tok.meta.get("raw", ""))
+            if dup:
+                ctx.err("E-ATTR-DUP", f"attribute {dup!r} is given twice", off,
+                        "give each attribute once (a repeated marking is ambiguous)")
+                r.marking = scheme.labels[-1]
             div_stack.append((r, tuple(id(c) for c in containers)))
         elif typ == "div_close":
             l0 = tok.map[0]
@@ -404,6 +456,7 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
                             "open and close a marked block at the same indentation, in the same container")
                 r.end = ctx.off(l0 + 1)
                 r.unwrap.append((ctx.off(l0), ctx.off(l0 + 1)))
+                tok.meta["region"] = r
         elif typ == "div_bad":
             l0 = tok.map[0]
             ctx.err("E-DIV-SYNTAX", f"malformed fenced block: {tok.meta['error']}", ctx.off(l0, tok.meta["col"] - 1),
@@ -412,6 +465,7 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
             r = new_region(kind="div", start=ctx.off(l0), end=len(text), line=l0 + 1, col=tok.meta["col"],
                            parent=current_region(), marking=scheme.labels[-1])
             r.unwrap = [(ctx.off(l0), ctx.off(l0 + 1))]
+            tok.meta["region"] = r
             div_stack.append((r, tuple(id(c) for c in containers)))
         elif typ == "heading_open":
             inline = tokens[i + 1]
@@ -425,6 +479,9 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
                         _find_in_lines(ctx, tok.map, attr_text, start), "write {#sec-id} or {#sec-id .unnumbered}")
             attr_off = _find_in_lines(ctx, tok.map, attr_text, None) if attr_text and attrs else None
             classes = str(attrs.get("class", "")).split()
+            dup = duplicate_attrs(attr_text or "")
+            if dup:
+                ctx.err("E-ATTR-DUP", f"attribute {dup!r} is given twice", attr_off or start, "give each attribute once")
             for k in attrs:
                 if k not in ("id", "class"):
                     ctx.err("E-HEADING-ATTR", f"headings take only an id and classes, not {k!r}", attr_off or start,
@@ -439,6 +496,8 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
                       "text": inline.content, "text_start": start, "attr_off": attr_off,
                       "setext": tok.markup in ("=", "-")})
             nodes.append(h)
+            tok.meta["node"] = h
+            h.data["inline"] = inline
             texts.append((start, start + len(inline.content), inline.content))
             walk_inline(inline.children or [], lmap, current_region(), note, h)
             i += 3
@@ -453,9 +512,20 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
             _html(ctx, tok.content, ctx.off(tok.map[0]), current_region(), nodes, note)
         elif typ in ("fence", "code_block"):
             l0 = tok.map[0]
+            if typ == "fence" and not FENCE_INFO_RE.fullmatch(tok.info.strip()):
+                ctx.err("E-CODE-INFO", "a code block's info string is a language name only (attributes are not "
+                        "allowed there)", ctx.off(l0), "write ```text or ```python; mark the block with ::: instead")
             texts.append((ctx.off(l0), ctx.off(tok.map[1]), tok.content))
             code_ranges.append((ctx.off(l0), ctx.off(tok.map[1])))
+        elif typ not in KNOWN_BLOCK:
+            ctx.err("E-SYNTAX", f"unsupported Markdown construct ({typ})", ctx.off(tok.map[0]) if tok.map else 0,
+                    "envscan renders only the constructs listed in AUTHORING.md")
+        if tok.level >= MAX_NESTING:
+            ctx.err("E-NESTING", f"blocks nested more than {MAX_NESTING} deep", ctx.off(tok.map[0]) if tok.map else 0,
+                    "flatten the lists or quotes")
+            break
         i += 1
+    _coverage(ctx, tokens, env)
 
     for r, _ in div_stack:
         ctx.err("E-DIV-UNCLOSED", "fenced block is never closed", ctx.off(r.line - 1, r.col - 1),
@@ -490,8 +560,42 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
     title = front.get("title") if isinstance(front.get("title"), str) else name
     ch = Chapter(path=path, name=name, text=text, line_starts=ctx.starts, front=front, front_end=front_end,
                  title=title, marking=chapter_marking, status=str(front.get("status", "draft")), root=root,
-                 regions=regions, nodes=nodes, texts=texts)
+                 regions=regions, nodes=nodes, texts=texts, tokens=tokens)
     return ch, ctx.diags
+
+
+def duplicate_attrs(raw: str) -> str:
+    """The first attribute name given twice in ``{...}`` (``#id`` counts as ``id``), or ''."""
+    seen: set[str] = set()
+    for m in ATTR_NAME_RE.finditer(raw):
+        name = "id" if m.group(1) else m.group(2)
+        if name in seen:
+            return name
+        seen.add(name)
+    return ""
+
+
+def _coverage(ctx: _Ctx, tokens: list, env: dict) -> None:
+    """Fail closed on text the parser did not turn into blocks (e.g. past the nesting limit) and
+    on link reference definitions (global: a restricted one would serve public links)."""
+    for label, ref in (env.get("references") or {}).items():
+        ln = (ref.get("map") or [0])[0]
+        ctx.err("E-LINK-REFDEF", "link reference definitions are not supported", ctx.off(ln),
+                "write the link inline: [text](destination)")
+    covered = bytearray(len(ctx.lines) + 1)
+    for t in tokens:
+        if t.map and t.level == 0:
+            for ln in range(t.map[0], min(t.map[1], len(ctx.lines))):
+                covered[ln] = 1
+    for ref in (env.get("references") or {}).values():
+        if ref.get("map"):
+            for ln in range(ref["map"][0], min(ref["map"][1], len(ctx.lines))):
+                covered[ln] = 1
+    for ln, line in enumerate(ctx.lines):
+        if not covered[ln] and line.strip():
+            ctx.err("E-NESTING", "this line is not part of any block the parser understood", ctx.off(ln),
+                    "simplify the nesting of lists, quotes and notes around it")
+            return
 
 
 def _find_in_lines(ctx: _Ctx, lmap: list[int] | None, needle: str, default):
@@ -511,15 +615,18 @@ def _text_checks(ctx: _Ctx, content: str, a_start: int, lmap, pos: int) -> None:
         ctx.err("E-INCLUDE", "include/snippet syntax is not allowed: included text would bypass filtering",
                 a_start + m.start(), "paste the text into the chapter and mark it; envscan filters only chapters")
     # look-alike fences: visible text that looks like a ':::' line
+    fence_like = False
     for k, line in enumerate(content.split("\n")):
         if LOOKALIKE_FENCE.match(line) and not line.strip().startswith(":::"):
+            fence_like = True
             ctx.err("E-MARK-LOOKALIKE", "this line looks like a ':::' fence but is not one (it would be shown as text)",
                     _abs(lmap, pos + sum(len(x) + 1 for x in content.split("\n")[:k])),
                     "write the fence with three ASCII colons at the start of a line")
         elif line.strip().startswith(":::"):
+            fence_like = True
             ctx.err("E-DIV-SYNTAX", "':::' inside a paragraph: a fence needs its own line", a_start,
                     "put a blank line before the fence")
-    m = LOOKALIKE_ATTR.search(content)
+    m = LOOKALIKE_ATTR.search(content) or (None if fence_like else EDITOR_ATTR.search(content))
     if m:
         ctx.err("E-MARK-LOOKALIKE", "text looks like a marking attribute but is not parsed as one "
                 "(it would be shown, unfiltered)", a_start + m.start(),

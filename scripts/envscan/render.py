@@ -214,10 +214,12 @@ class TreeRenderer:
         saved, self.out = self.out, []
         self.inline(inline.children or [], in_note)
         inner, self.out = "".join(self.out), saved
-        prefix = f'<span class="envscan-secnum">{esc(num)}</span> ' if num else ""
-        self.out.append(f'<h{level} id="{esc(hid)}">{prefix}{inner}</h{level}>\n')
-        title = self.plain(inline.children or [])
-        self.toc.append((level, hid, (num + " " if num else "") + title))
+        prefix = f"{esc(num)} " if num else ""
+        label = (num + " " if num else "") + self.plain(inline.children or [])
+        # a note call in a heading must not reach the PDF outline: the outline takes this label
+        extra = f' data-toc-label="{esc(label)}"' if '<sup id="fnref' in inner else ""
+        self.out.append(f'<h{level} id="{esc(hid)}"{extra}>{prefix}{inner}</h{level}>\n')
+        self.toc.append((level, hid, label))
 
     # ------------------------------------------------------------------ inline
 

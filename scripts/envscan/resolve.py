@@ -98,7 +98,7 @@ def resolve(project: Project) -> list[Diagnostic]:
                     sugg = difflib.get_close_matches(lab, list(defs), 1)
                     diags.append(_d(ch, "E-FN-UNDEFINED", f"footnote [^{lab}] has no definition", n.start,
                                     f"did you mean [^{sugg[0]}]?" if sugg else f"add '[^{lab}]: text' to this chapter"))
-                if n.note and not n.note.startswith("^inline"):
+                if n.note:  # in a [^label] or an inline ^[...] note: never printed raw
                     diags.append(_d(ch, "E-FN-NESTED", f"footnote reference [^{lab}] inside a footnote", n.start,
                                     "notes cannot have notes; fold the text in"))
         for lab, d in defs.items():
