@@ -163,9 +163,12 @@ def tree_hashes(folder: Path) -> dict[str, str]:
     return {rel: hashlib.sha256(data).hexdigest() for rel, data in tree_files(folder).items()}
 
 
-def reports_dir(out: Path) -> Path:
-    """Where site.render_edition writes the sanitisation reports for an ``out`` folder."""
-    return out.parent / "build" / "reports" if out.name == "site" else out / "_reports"
+def reports_dir(root: Path) -> Path:
+    """Where site.render_edition writes the sanitisation reports: the project's build/reports/,
+    whatever --out is (never under it)."""
+    from envscan.outputs import reports_dir as where
+
+    return where(root)
 
 
 def png(text_chunks: dict[str, str] | None = None) -> bytes:

@@ -114,12 +114,18 @@ def build(editions: tuple[str, ...], no_pdf: bool, strict: bool, fmt: str, root:
 @click.argument("edition", required=False)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--expose", is_flag=True, help="allow a --host beyond loopback (serves the edition to the network)")
 @click.option("-C", "--root", "root", default=None)
-def serve(edition: str | None, host: str, port: int, root: str | None) -> None:
+def serve(edition: str | None, host: str, port: int, expose: bool, root: str | None) -> None:
     """Live preview of an edition (default: the widest), rebuilt on every change to the source."""
+    from .serve import check_host, widest_edition
     from .serve import serve as run_serve
 
     r = _root(root)
+    refused = check_host(host, expose, edition or (widest_edition(r) if r is not None else None))
+    if refused:  # before anything is assembled
+        _emit(refused, "text", sys.stderr)
+        sys.exit(EXIT_USAGE)
     if r is None:
         _emit([error("E-CONFIG-MISSING", "no mkdocs.yml here or in any parent folder")], "text", sys.stderr)
         sys.exit(EXIT_USAGE)
@@ -129,7 +135,7 @@ def serve(edition: str | None, host: str, port: int, root: str | None) -> None:
         _emit(diags if diags else [], "text", sys.stderr) if diags else click.echo("envscan: preview updated",
                                                                                  err=True)
 
-    sys.exit(_guarded(r, "text", lambda: run_serve(r, edition, host, port, report)))
+    sys.exit(_guarded(r, "text", lambda: run_serve(r, edition, host, port, report, expose=expose)))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -165,12 +165,21 @@ def _build(root: Path, editions: list[str] | None, pdf: bool, strict: bool, out:
            runner) -> tuple[list[Diagnostic], bool]:
     from .site import render_edition
 
+    from .outputs import clean_stale, validate_out
+
     project, eds, diags, usage = read_and_resolve(root, editions)
     if project is None:
         return diags, usage
+    # where the editions go is checked before anything is written (fail closed outside the sources)
+    out = out or (root / "site")
+    bad = validate_out(root, out, [e.name for e in eds], docs_dir=project.config.docs_dir,
+                       all_editions=list(project.config.editions))
+    if bad:
+        return diags + bad, True
+    out = Path(os.path.abspath(out)).resolve()
     if has_errors(diags) or (strict and diags):
         return diags, False
-    out = (out or (root / "site")).resolve()
+    clean_stale(root, out)  # temporary trees of builds that died
     epoch = source_date_epoch(root)
     with _progress(quiet) as step:
         assembled = []

@@ -3,17 +3,20 @@
 Assembles the edition (no PDF) into a working folder under ``build/preview/`` and hands it to
 MkDocs' own development server (live reload). A watcher re-assembles whenever a chapter, the
 bibliography or mkdocs.yml changes; MkDocs then rebuilds and reloads the browser. Problems are
-printed as diagnostics and the last good preview stays up. The preview is served on localhost
-only and never written to ``site/``.
+printed as diagnostics and the last good preview stays up. The preview is served on loopback
+(127.0.0.1) and never written to ``site/``; any other address needs ``--expose`` and is
+announced with the edition it serves.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from pathlib import Path
 from typing import Callable
 
-from .diagnostics import Diagnostic, has_errors
+from .config import Edition
+from .diagnostics import Diagnostic, error, has_errors
 from .pipeline import _select, assemble_checked, read_and_resolve
 from .site import write_config, write_tree
 
@@ -31,25 +34,65 @@ def _snapshot(root: Path, docs_dir: str) -> dict[str, float]:
     return files
 
 
-def prepare(root: Path, edition: str | None, work: Path) -> tuple[Path | None, list[Diagnostic]]:
-    """Assemble the edition (default: the one that shows the most) into ``work``, as a build
-    would; returns the config path, or None when the source has errors."""
+def is_loopback(host: str) -> bool:
+    """True only for addresses that stay on this machine: 'localhost', 127.0.0.0/8, ::1.
+    Any other name may resolve to a network interface: not loopback (fail closed)."""
+    h = host.strip().strip("[]")
+    if h.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(h).is_loopback
+    except ValueError:
+        return False
+
+
+def widest_edition(root: Path) -> str | None:
+    """The edition ``serve`` shows by default (the one with the highest marking), from
+    mkdocs.yml alone; None when it cannot be told."""
+    from .config import load_config
+    from .source import read_text
+
+    src, _ = read_text(root, "mkdocs.yml")
+    cfg, _ = load_config(src.text) if src is not None else (None, [])
+    if cfg is None or not cfg.editions:
+        return None
+    return max(cfg.editions.values(), key=lambda e: cfg.scheme.rank(e.max_marking)).name
+
+
+def check_host(host: str, expose: bool, edition: str | None) -> list[Diagnostic]:
+    """Serving beyond loopback needs ``--expose``."""
+    if is_loopback(host) or expose:
+        return []
+    what = f"edition {edition!r}" if edition else "the widest edition"
+    return [error("E-SERVE-HOST", f"--host {host} would serve {what} to every machine that can reach this one",
+                  "", 0, 0, "the preview is for authors: leave --host at 127.0.0.1 (the default)",
+                  "to serve it to the network on purpose, add --expose")]
+
+
+def _prepare(root: Path, edition: str | None, work: Path) -> tuple[Path | None, list[Diagnostic], Edition | None]:
     project, _, diags, _usage = read_and_resolve(root, None)
     if project is None:
-        return None, diags
+        return None, diags, None
     if edition is None and project.config.editions:
         edition = max(project.config.editions.values(),
                       key=lambda e: project.config.scheme.rank(e.max_marking)).name
     eds, d = _select(project, [edition] if edition else None)
     diags += d
     if has_errors(diags) or not eds:
-        return None, diags
+        return None, diags, None
     ae, d = assemble_checked(project, eds[0], with_pdf=False)
     diags += d
     if has_errors(diags):
-        return None, diags
+        return None, diags, eds[0]
     docs = write_tree(project, ae, work)
-    return write_config(project, ae, work, docs, work / "site"), diags
+    return write_config(project, ae, work, docs, work / "site"), diags, eds[0]
+
+
+def prepare(root: Path, edition: str | None, work: Path) -> tuple[Path | None, list[Diagnostic]]:
+    """Assemble the edition (default: the one that shows the most) into ``work``, as a build
+    would; returns the config path, or None when the source has errors."""
+    cfg, diags, _ = _prepare(root, edition, work)
+    return cfg, diags
 
 
 def watch(root: Path, edition: str | None, work: Path, report: Callable[[list[Diagnostic]], None],
@@ -64,20 +107,31 @@ def watch(root: Path, edition: str | None, work: Path, report: Callable[[list[Di
             report(diags)
 
 
-def serve(root: Path, edition: str | None, host: str, port: int, report: Callable[[list[Diagnostic]], None]) -> int:
+def serve(root: Path, edition: str | None, host: str, port: int, report: Callable[[list[Diagnostic]], None],
+          expose: bool = False) -> int:
     from mkdocs.commands.serve import serve as mk_serve
 
+    refused = check_host(host, expose, edition)
+    if refused:
+        report(refused)
+        return 2
     work = root / "build" / "preview"  # one preview at a time; write_tree drops what is stale
-    cfg_file, diags = prepare(root, edition, work)
+    cfg_file, diags, ed = _prepare(root, edition, work)
     report(diags)
-    if cfg_file is None:
+    if cfg_file is None or ed is None:
         return 1
     import sys
 
-    print(f"envscan: live preview on http://{host}:{port}/ (Ctrl-C to stop)",
-          file=sys.stderr)
+    what = f"edition {ed.name!r} ({ed.title}, up to {ed.max_marking})"
+    if is_loopback(host):
+        print(f"envscan: live preview of {what} on http://{host}:{port}/ (this machine only; Ctrl-C to stop)",
+              file=sys.stderr)
+    else:
+        print(f"envscan: WARNING: serving {what} to the network on http://{host}:{port}/ — anyone who can reach "
+              "this machine can read it (Ctrl-C to stop)", file=sys.stderr)
     stop = threading.Event()
-    t = threading.Thread(target=watch, args=(root, edition, work, report, stop), daemon=True)
+    # the edition stays the one announced, even if mkdocs.yml changes which one is the widest
+    t = threading.Thread(target=watch, args=(root, ed.name, work, report, stop), daemon=True)
     t.start()
     try:
         mk_serve(config_file=str(cfg_file), livereload=True, dev_addr=f"{host}:{port}")

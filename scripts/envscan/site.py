@@ -299,31 +299,53 @@ def report_markdown(rep: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _swap(new: Path, dest: Path) -> None:
+def _swap(new: Path, dest: Path, edition: str) -> None:
+    """Put the rendered site ``new`` in place of ``dest``, which is replaced only when envscan
+    created it (its marker names this edition); the marker goes into ``new`` first. ``new``
+    may sit on another filesystem (build/tmp/ vs --out): it is then copied beside ``dest``
+    first, so that the replacement itself stays one rename."""
+    from .outputs import OutputRefused, marker_edition, staging_dir, write_marker
+
+    write_marker(new, edition)
+    if dest.is_symlink() or (dest.exists() and marker_edition(dest) != edition):
+        raise OutputRefused(f"{dest} was not created by envscan for edition {edition!r}; it is left untouched")
     dest.parent.mkdir(parents=True, exist_ok=True)
+    staged = None
+    if os.stat(new).st_dev != os.stat(dest.parent).st_dev:
+        staged = staging_dir(dest.parent, edition) / "site"
+        shutil.copytree(new, staged, symlinks=True)
+        new = staged
     old = dest.with_name(dest.name + ".old")
-    if old.exists():
-        shutil.rmtree(old)
-    if dest.exists():
-        os.replace(dest, old)
     try:
-        os.replace(new, dest)
-    except OSError:
+        if old.exists() or old.is_symlink():
+            if old.is_symlink() or marker_edition(old) != edition:
+                raise OutputRefused(f"{old} was not created by envscan; it is left untouched")
+            shutil.rmtree(old)
+        if dest.exists():
+            os.replace(dest, old)
+        try:
+            os.replace(new, dest)
+        except OSError:
+            if old.exists():
+                os.replace(old, dest)  # put the previous output back
+            raise
         if old.exists():
-            os.replace(old, dest)  # put the previous output back
-        raise
-    if old.exists():
-        shutil.rmtree(old, ignore_errors=True)
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if staged is not None:
+            shutil.rmtree(staged.parent, ignore_errors=True)
 
 
 def render_edition(project: Project, ae: AssembledEdition, out: Path, epoch: int, pdf: bool, step,
                    runner=None) -> list[Diagnostic]:
     from .gate import Gate
+    from .outputs import OutputRefused, new_work_dir, reports_dir
 
     diags: list[Diagnostic] = []
     name = ae.edition.name
-    out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".envscan-{name}-", dir=out))
+    # temporary work under build/tmp/, never under --out: a build killed half-way leaves no
+    # edition text beside the published folders (the next build removes the dead tree)
+    work = new_work_dir(project.root, name)
     try:
         step(f"writing {name}")
         docs = write_tree(project, ae, work)
@@ -357,12 +379,21 @@ def render_edition(project: Project, ae: AssembledEdition, out: Path, epoch: int
             return diags
         rep = sanitisation_report(ae)
         rep["gate"] = {"files_scanned": sum(1 for _ in site.rglob("*") if _.is_file()), "findings": 0}
-        reports = out.parent / "build" / "reports" if out.name == "site" else out / "_reports"
+        reports = reports_dir(project.root)  # never under --out
         reports.mkdir(parents=True, exist_ok=True)
-        (reports / f"{name}-sanitisation.json").write_text(json.dumps(rep, indent=2, ensure_ascii=False) + "\n",
-                                                           encoding="utf-8")
-        (reports / f"{name}-sanitisation.md").write_text(report_markdown(rep), encoding="utf-8")
-        _swap(site, out / name)
+        for fname, text in ((f"{name}-sanitisation.json", json.dumps(rep, indent=2, ensure_ascii=False) + "\n"),
+                            (f"{name}-sanitisation.md", report_markdown(rep))):
+            part = reports / f".{fname}.{os.getpid()}.tmp"  # whole files only, also for concurrent builds
+            part.write_text(text, encoding="utf-8")
+            os.replace(part, reports / fname)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            _swap(site, out / name, name)
+        except OutputRefused as exc:
+            diags.append(Diagnostic("error", "E-OUT-FOREIGN", str(exc), "", 0, 0,
+                                    ("envscan replaces only folders it created; move it away or give another --out",),
+                                    name))
+            return diags
         step(f"{name}: done")
     finally:
         shutil.rmtree(work, ignore_errors=True)
