@@ -10,6 +10,7 @@ import bisect
 import difflib
 import re
 import unicodedata
+import urllib.parse
 from typing import Any
 
 import yaml
@@ -328,6 +329,7 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
                                       reg, note))
                 continue
             if t.type == "code_inline":
+                _code_check(ctx, t.content, a_start)
                 texts.append((a_start, a_end, t.content))
                 code_ranges.append((a_start, a_end))
                 continue
@@ -377,8 +379,9 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
                     texts.append((a_start, a_end, t.content + " " + attrs.get("title", "")))
                 # alt text and titles are attribute values: a marking or editor span in them is not
                 # parsed as one and would be published (fail closed)
-                inner = (t.content if t.type == "image" else "") + "\n" + attrs.get("title", "") + "\n" + target
-                if "<" in attrs.get("title", "") or "<" in target:
+                dest = urllib.parse.unquote(target)  # markdown-it percent-encodes the destination
+                inner = (t.content if t.type == "image" else "") + "\n" + attrs.get("title", "") + "\n" + dest
+                if "<" in attrs.get("title", "") or "<" in dest:
                     ctx.err("E-HTML-RAW", "HTML or a comment inside a link's or image's title or destination is "
                             "not allowed", a_start, "write plain text there")
                 if LOOKALIKE_ATTR.search(inner) or EDITOR_ATTR.search(inner):
@@ -515,6 +518,7 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
             if typ == "fence" and not FENCE_INFO_RE.fullmatch(tok.info.strip()):
                 ctx.err("E-CODE-INFO", "a code block's info string is a language name only (attributes are not "
                         "allowed there)", ctx.off(l0), "write ```text or ```python; mark the block with ::: instead")
+            _code_check(ctx, tok.content, ctx.off(l0))
             texts.append((ctx.off(l0), ctx.off(tok.map[1]), tok.content))
             code_ranges.append((ctx.off(l0), ctx.off(tok.map[1])))
         elif typ not in KNOWN_BLOCK:
@@ -562,6 +566,14 @@ def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chap
                  title=title, marking=chapter_marking, status=str(front.get("status", "draft")), root=root,
                  regions=regions, nodes=nodes, texts=texts, tokens=tokens)
     return ch, ctx.diags
+
+
+def _code_check(ctx: _Ctx, content: str, offset: int) -> None:
+    """Code is shown verbatim: marking syntax inside it would be published, not honoured."""
+    m = LOOKALIKE_ATTR.search(content) or EDITOR_ATTR.search(content)
+    if m:
+        ctx.err("E-MARK-LOOKALIKE", "marking or editor syntax inside code is shown verbatim, not honoured", offset,
+                "mark the whole code block or span from outside: [`code`]{marking=\"TLP:AMBER\"} or a ::: block")
 
 
 def duplicate_attrs(raw: str) -> str:

@@ -244,8 +244,8 @@ class TreeRenderer:
                 out.append(f"</{INLINE_TAGS[typ[:-6]]}>")
             elif typ == "span_open":
                 j = span_close[k]
-                r: Region = c.meta["region"]
-                if ctx.region_visible(r):
+                r: Region | None = (c.meta or {}).get("region")
+                if r is not None and ctx.region_visible(r):
                     editor = ctx.editor_shown(r)
                     if editor:
                         out.append('<span class="envscan-editor">')
@@ -311,7 +311,8 @@ def plain_text(children: list[Any], visible: Callable[[Region], bool]) -> str:
         c = children[k]
         if c.type == "span_open":
             j = span_close[k]
-            if visible(c.meta["region"]):
+            r = (c.meta or {}).get("region")
+            if r is not None and visible(r):  # a span parse did not register is never shown
                 parts.append(plain_text(children[k + 1:j], visible))
             k = j + 1
             continue
