@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+import threading
 import warnings
 import zlib
 
@@ -33,6 +34,8 @@ MAX_BYTES = 50 * 1024 * 1024  # a figure file larger than this is refused before
 MAX_PIXELS = 40_000_000  # width x height; an A4 page scanned at 600 dpi is ~35 million pixels
 JPEG_QUALITY = 90
 PNG_COMPRESS_LEVEL = 9
+
+_STRICT_DECODING = threading.Lock()  # see _reencode
 
 EXPORT_HINT = "export the figure again as PNG (or JPEG for photographs) from the program that made it"
 
@@ -118,40 +121,49 @@ def _reason(exc: BaseException) -> str:
 
 
 def _reencode(data: bytes, name: str, fmt: str, diags: list[Diagnostic]) -> bytes:
-    from PIL import Image, ImageFile
+    from PIL import ImageFile
 
-    if getattr(ImageFile, "LOAD_TRUNCATED_IMAGES", False):
-        raise _Refused(error("E-ASSET-DECODE", "cannot check the image: Pillow was set to accept truncated images "
-                             "in this process (ImageFile.LOAD_TRUNCATED_IMAGES)", name, 0, 0,
-                             "run envscan in its own process"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
+    # WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES when imported (by an earlier
+    # edition's PDF): a truncated figure must still be an error here
+    with _STRICT_DECODING, warnings.catch_warnings():
+        truncated_ok = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
         try:
-            im = Image.open(io.BytesIO(data), formats=[fmt])
-        except Image.UnidentifiedImageError:
-            raise _Refused(error("E-ASSET-DECODE", f"not a {_label(fmt)} image (or damaged beyond reading); the "
-                                 "file's content must match its extension", name, 0, 0,
-                                 EXPORT_HINT + "; or rename it to its real type")) from None
+            return _decode_and_encode(data, name, fmt, diags)
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
+
+
+def _decode_and_encode(data: bytes, name: str, fmt: str, diags: list[Diagnostic]) -> bytes:
+    from PIL import Image
+
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
+    try:
+        im = Image.open(io.BytesIO(data), formats=[fmt])
+    except Image.UnidentifiedImageError:
+        raise _Refused(error("E-ASSET-DECODE", f"not a {_label(fmt)} image (or damaged beyond reading); the "
+                             "file's content must match its extension", name, 0, 0,
+                             EXPORT_HINT + "; or rename it to its real type")) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _Refused(_size_error(name, None)) from None
+    with im:
+        w, h = im.size
+        if w <= 0 or h <= 0:
+            raise _Refused(error("E-ASSET-DECODE", f"image has no pixels ({w}x{h})", name, 0, 0, EXPORT_HINT))
+        if w * h > MAX_PIXELS:
+            raise _Refused(_size_error(name, (w, h)))
+        frames = getattr(im, "n_frames", 1) if fmt != "GIF" else (2 if getattr(im, "is_animated", False) else 1)
+        if frames > 1:
+            diags.append(warning("W-ASSET-FRAMES", "animated image: only its first frame is published", name,
+                                 0, 0, "export the frame you want as a still image"))
+            im.seek(0)
+        try:
+            im.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise _Refused(_size_error(name, None)) from None
-        with im:
-            w, h = im.size
-            if w <= 0 or h <= 0:
-                raise _Refused(error("E-ASSET-DECODE", f"image has no pixels ({w}x{h})", name, 0, 0, EXPORT_HINT))
-            if w * h > MAX_PIXELS:
-                raise _Refused(_size_error(name, (w, h)))
-            frames = getattr(im, "n_frames", 1) if fmt != "GIF" else (2 if getattr(im, "is_animated", False) else 1)
-            if frames > 1:
-                diags.append(warning("W-ASSET-FRAMES", "animated image: only its first frame is published", name,
-                                     0, 0, "export the frame you want as a still image"))
-                im.seek(0)
-            try:
-                im.load()
-            except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-                raise _Refused(_size_error(name, (w, h))) from None
-            im = _upright(im)
-            im = _to_srgb(im, name, diags)
-            clean, transparency = _fresh(im, fmt)
+            raise _Refused(_size_error(name, (w, h))) from None
+        im = _upright(im)
+        im = _to_srgb(im, name, fmt, diags)
+        clean, transparency = _fresh(im, fmt)
     return _encode(clean, fmt, transparency, _jpeg_subsampling(data) if fmt == "JPEG" else -1)
 
 
@@ -178,23 +190,31 @@ def _upright(im):
     return im
 
 
-def _to_srgb(im, name: str, diags: list[Diagnostic]):
-    """Colour-managed images are converted to sRGB (the profile is then dropped); greyscale and
-    palette images and unreadable profiles just lose the profile."""
+def _to_srgb(im, name: str, fmt: str, diags: list[Diagnostic]):
+    """Colour-managed images are converted to sRGB (the profile is then dropped). A profile
+    that cannot be read is dropped with a warning; greyscale images (and GIF palettes) just
+    lose theirs."""
     icc = im.info.get("icc_profile")
-    if not icc or im.mode not in ("RGB", "RGBA", "CMYK"):
+    if not icc:
         return im
     try:
         from PIL import ImageCms
 
         src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        dst = ImageCms.createProfile("sRGB")
-        out_mode = "RGBA" if im.mode == "RGBA" else "RGB"
-        converted = ImageCms.profileToProfile(im, src, dst, outputMode=out_mode)
     except Exception:  # noqa: BLE001 - a damaged or fake profile: dropped, colours as stored
         diags.append(warning("W-ASSET-ICC", "the image's colour profile cannot be read; it is dropped and the "
-                             "colours are published as stored", name, 0, 0,
-                             "export the figure in sRGB"))
+                             "colours are published as stored", name, 0, 0, "export the figure in sRGB"))
+        return im
+    if im.mode in ("P", "PA") and fmt != "GIF":
+        im = im.convert("RGBA" if "A" in im.mode or "transparency" in im.info else "RGB")
+    if im.mode not in ("RGB", "RGBA", "CMYK"):
+        return im
+    out_mode = "RGBA" if im.mode == "RGBA" else "RGB"
+    try:
+        converted = ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"), outputMode=out_mode)
+    except Exception:  # noqa: BLE001 - e.g. a profile for another colour space than the pixels'
+        diags.append(warning("W-ASSET-ICC", "the image's colour profile does not fit its pixels; it is dropped "
+                             "and the colours are published as stored", name, 0, 0, "export the figure in sRGB"))
         return im
     converted.info = {k: v for k, v in im.info.items() if k == "transparency"}
     return converted
@@ -450,7 +470,8 @@ def inflated_views(data: bytes) -> list[bytes]:
 
 # The PDF is rendered with this (virtual) base URL, not the build's temporary folder: relative
 # image links resolve under it, image names inside the PDF (WeasyPrint derives them from the
-# URL) do not depend on where the build ran, and no real file: URL is ever trusted.
+# requested URL) do not depend on where the build ran, and no file: URL that the document
+# itself names is served (only paths under this base, mapped into the site folder).
 PDF_BASE_URL = "file:///envscan-edition/"
 MIME_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 
@@ -476,17 +497,19 @@ class LocalImages:
         self.served: list[str] = []
 
     # the policy --------------------------------------------------------------------------
-    def load(self, url: str) -> tuple[bytes, str]:
-        """(data, mime type) for an allowed URL; raises PermissionError (recorded) otherwise."""
+    def load(self, url: str) -> tuple[bytes, str, str]:
+        """(data, mime type, the file's real URL) for an allowed URL; raises PermissionError
+        (recorded) otherwise. WeasyPrint may re-read the file from the real URL (62-69 do,
+        lazily, when embedding): it is the same, checked file."""
         try:
-            data, mime = self._load(url)
+            data, mime, real = self._load(url)
         except PermissionError as exc:
             self.refused.setdefault(url, str(exc))
             raise
         self.served.append(url)
-        return data, mime
+        return data, mime, real
 
-    def _load(self, url: str) -> tuple[bytes, str]:
+    def _load(self, url: str) -> tuple[bytes, str, str]:
         from urllib.parse import unquote
 
         scheme = url.split(":", 1)[0].lower() if ":" in url else ""
@@ -517,7 +540,7 @@ class LocalImages:
         data = target.read_bytes()
         if _STRUCTURE_CHECKS[fmt](data):
             raise PermissionError("not an image re-encoded by envscan")
-        return data, MIME_TYPES[fmt]
+        return data, MIME_TYPES[fmt], target.as_uri()
 
     # the WeasyPrint side ------------------------------------------------------------------
     def fetcher(self):
@@ -525,8 +548,8 @@ class LocalImages:
             from weasyprint.urls import URLFetcher, URLFetcherResponse
         except ImportError:  # WeasyPrint < 68: a function returning a dict
             def fetch(url, *args, **kwargs):
-                data, mime = self.load(url)
-                return {"string": data, "mime_type": mime, "redirected_url": url}
+                data, mime, real = self.load(url)
+                return {"string": data, "mime_type": mime, "redirected_url": real}
 
             return fetch
         policy = self
@@ -535,8 +558,8 @@ class LocalImages:
             """Serves through the policy only: ``open``/``fetch`` never reach urllib."""
 
             def fetch(self, url, headers=None):
-                data, mime = policy.load(url)
-                return URLFetcherResponse(url, body=data, headers={"Content-Type": mime})
+                data, mime, real = policy.load(url)
+                return URLFetcherResponse(real, body=data, headers={"Content-Type": mime})
 
             def open(self, url, data=None, timeout=None):
                 return self.fetch(getattr(url, "full_url", url))
