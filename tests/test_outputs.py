@@ -370,14 +370,15 @@ def test_serve_with_expose_names_the_edition(tmp_path):
     env = dict(os.environ, NO_COLOR="1")
     proc = subprocess.Popen([sys.executable, "-m", "envscan.cli", "serve", "--host", "0.0.0.0", "--port", str(port),
                              "--expose", "-C", str(root)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            text=True, env=env)
+                            bufsize=0, env=env)
     try:
         text = ""
         deadline = time.monotonic() + 60
-        while "WARNING" not in text and time.monotonic() < deadline and proc.poll() is None:
-            ready, _, _ = select.select([proc.stderr], [], [], 1)
-            if ready:
-                text += proc.stderr.readline()
+        fd = proc.stderr.fileno()
+        while "to the network" not in text and time.monotonic() < deadline and proc.poll() is None:
+            ready, _, _ = select.select([fd], [], [], 1)
+            if ready:  # unbuffered reads: select sees every byte not yet read
+                text += os.read(fd, 65536).decode("utf-8", "replace")
         assert "WARNING: serving edition 'restricted'" in text and "TLP:RED" in text, text
         assert "to the network" in text
     finally:
