@@ -282,6 +282,14 @@ def test_reencoding_is_deterministic(make, name):
     assert first == second
 
 
+def test_repeated_reencoding_is_served_from_the_process_cache():
+    src = canary_gif()
+    first, d1 = reencode(src, "docs/figures/cached.gif")
+    assert any(k[1] == "docs/figures/cached.gif" for k in assets._CACHE)
+    second, d2 = reencode(src, "docs/figures/cached.gif")
+    assert second == first and d2 == d1 and d2 is not d1
+
+
 def test_png_reencoding_is_idempotent():
     once, _ = reencode(canary_png(), "a.png")
     twice, diags = reencode(once, "a.png")

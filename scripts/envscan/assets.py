@@ -33,7 +33,7 @@ RASTER_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF",
 MAX_BYTES = 50 * 1024 * 1024  # a figure file larger than this is refused before decoding
 MAX_PIXELS = 40_000_000  # width x height; an A4 page scanned at 600 dpi is ~35 million pixels
 JPEG_QUALITY = 90
-PNG_COMPRESS_LEVEL = 9
+PNG_COMPRESS_LEVEL = 6  # zlib's default: level 9 is 2.5x slower for ~5% smaller charts
 
 _STRICT_DECODING = threading.Lock()  # see _reencode
 
@@ -57,7 +57,38 @@ def extension(name: str) -> str:
 
 def reencode(data: bytes, name: str) -> tuple[bytes | None, list[Diagnostic]]:
     """Decode ``data`` (the file ``name``) and return a metadata-free re-encoding in the same
-    format, or None with at least one error diagnostic. Never raises for bad input."""
+    format, or None with at least one error diagnostic. Never raises for bad input.
+
+    Results are kept for the life of the process (the live preview rewrites the edition tree
+    on every change): the output depends only on the input bytes and the name."""
+    import hashlib
+
+    key = (hashlib.sha256(data).digest(), name, MAX_BYTES, MAX_PIXELS)
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None:
+        return hit[0], list(hit[1])
+    result = _reencode_uncached(data, name)
+    size = len(result[0] or b"")
+    with _CACHE_LOCK:
+        while _CACHE and (len(_CACHE) >= CACHE_ENTRIES or _cache_bytes() + size > CACHE_BYTES):
+            _CACHE.pop(next(iter(_CACHE)))
+        if size <= CACHE_BYTES:
+            _CACHE[key] = (result[0], tuple(result[1]))
+    return result
+
+
+_CACHE: dict[tuple, tuple[bytes | None, tuple[Diagnostic, ...]]] = {}
+_CACHE_LOCK = threading.Lock()
+CACHE_ENTRIES = 256
+CACHE_BYTES = 256 * 1024 * 1024
+
+
+def _cache_bytes() -> int:
+    return sum(len(v[0] or b"") for v in _CACHE.values())
+
+
+def _reencode_uncached(data: bytes, name: str) -> tuple[bytes | None, list[Diagnostic]]:
     ext = extension(name)
     if ext == ".svg":
         return None, [error("E-ASSET-SVG", "SVG images are not published: an SVG file can carry titles, "
