@@ -658,7 +658,7 @@ def test_position_of_text_checks_inside_inline_notes(project):
 
 def test_code_spans_and_blocks_are_not_footnotes_fences_or_citations(project):
     text = ("Code `[^1]` and `:::` and `@smtih2010` and ``[@nokey]``.\n\n"
-            "```\n[^2]\n:::\n::: {marking=\"TLP:PINK\"}\n[@nokey] Ibid.\n```\n\n"
+            "```\n[^2]\n:::\n::: {#sec-pink}\n[@nokey] Ibid.\n```\n\n"
             "~~~markdown\n[^3]: def\n~~~\n\n"
             "    [^4] indented code\n    :::\n\n"
             "- Item\n\n  ```\n  [^5]\n  :::\n  ```\n\n"
