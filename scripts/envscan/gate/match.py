@@ -25,7 +25,7 @@ import re
 from typing import Iterable, Iterator
 
 from .base import Finding, Restricted
-from .normalise import WORD_RE, normalise_words, split_words, word_variants
+from .normalise import WORD_RE, capitalised, normalise_words, split_words, word_variants
 
 __all__ = ["Matcher", "STOP_WORDS"]
 
@@ -64,28 +64,28 @@ def _contains(seq: list[str], item: tuple[str, ...]) -> bool:
         start = i + 1
 
 
-def _distinctive_parts(words: list[str], stop: frozenset[str], minimum: int) -> Iterator[tuple[str, ...]]:
+def _distinctive_parts(words: list[str], caps: list[bool], stop: frozenset[str], minimum: int,
+                       minimum_names: int) -> Iterator[tuple[str, ...]]:
     """Contiguous proper parts that start and end with a non-stop word and hold at least
-    ``minimum`` non-stop words."""
-    if minimum <= 1:  # any proper part of two or more words not made only of stop-words
-        for k in range(2, len(words)):
-            for i in range(len(words) - k + 1):
-                if any(w not in stop for w in words[i:i + k]):
-                    yield tuple(words[i:i + k])
-        return
+    ``minimum`` non-stop words, or ``minimum_names`` when all of those are capitalised."""
     content = [i for i, w in enumerate(words) if w not in stop]
     for a, i in enumerate(content):
-        for b in range(a + minimum - 1, len(content)):
+        for b in range(a + max(1, min(minimum, minimum_names)) - 1, len(content)):
             j = content[b]
-            if j - i + 1 < len(words):
+            if j - i + 1 < 2 or j - i + 1 >= len(words):
+                continue
+            need = minimum_names if all(caps[c] for c in content[a:b + 1]) else minimum
+            if b - a + 1 >= need:
                 yield tuple(words[i:j + 1])
 
 
 class Matcher:
     """Matches text against a list of restricted passages (see the module docstring)."""
 
-    #: least number of non-stop words in a reported part of a short passage
-    partial_min = 2
+    #: least number of non-stop words in a reported part of a short passage ...
+    partial_min = 3
+    #: ... and in a part whose non-stop words are all capitalised in the passage (a name)
+    partial_min_names = 2
 
     def __init__(self, restricted: Iterable[Restricted], allow: Iterable[str] = (), n: int = 8):
         if n < 1:
@@ -110,7 +110,7 @@ class Matcher:
                         if g not in allowed_grams:
                             self._add(self._ngrams, g, idx)
                             checked.add(idx)
-                elif words and self._add_short(idx, words):
+                elif words and self._add_short(idx, words, capitalised(r.text, words)):
                     checked.add(idx)
         self._index()
         #: ids of passages that can never be reported (no words, a lone stop-word, or
@@ -128,7 +128,7 @@ class Matcher:
     def _allowed(self, item: tuple[str, ...]) -> bool:
         return any(_contains(a, item) for a in self._allow_words)
 
-    def _add_short(self, idx: int, words: list[str]) -> bool:
+    def _add_short(self, idx: int, words: list[str], caps: list[bool]) -> bool:
         """Register a short passage whole and its distinctive parts; True if any is checked."""
         added = False
         whole = tuple(words)
@@ -136,7 +136,7 @@ class Matcher:
                 and not self._allowed(whole):
             self._add(self._short, whole, (idx, "exact"))
             added = True
-        for part in _distinctive_parts(words, self._stop, self.partial_min):
+        for part in _distinctive_parts(words, caps, self._stop, self.partial_min, self.partial_min_names):
             if not self._allowed(part):
                 self._add(self._short, part, (idx, "partial"))
                 added = True

@@ -39,7 +39,7 @@ import unicodedata
 
 from . import _confusables
 
-__all__ = ["normalise_words", "normalise_text", "split_words", "word_variants", "WORD_RE"]
+__all__ = ["normalise_words", "normalise_text", "split_words", "word_variants", "capitalised", "WORD_RE"]
 
 # Default_Ignorable_Code_Point (DerivedCoreProperties-15.0.0.txt), inclusive ranges.
 _IGNORABLE_RANGES: tuple[tuple[int, int], ...] = (
@@ -217,3 +217,19 @@ def word_variants(text: str) -> list[str]:
     if joined == pre:
         return [pre]
     return [joined, pre]
+
+
+def capitalised(text: str, words: list[str]) -> list[bool]:
+    """For ``words`` (the normalised words of ``text``), whether each stood in ``text`` with
+    a capital first letter.  When the words cannot be aligned with ``text``'s
+    whitespace-separated tokens (a hyphenation was rejoined), every word counts as
+    capitalised."""
+    flags: list[bool] = []
+    seen: list[str] = []
+    for token in text.split():
+        letters = [ch for ch in unicodedata.normalize("NFKC", token) if ch.isalpha()]
+        cap = bool(letters) and letters[0].isupper()
+        for w in normalise_words(token):
+            seen.append(w)
+            flags.append(cap)
+    return flags if seen == words else [True] * len(words)

@@ -196,7 +196,7 @@ def markup_segments(label: str, text: str) -> list[Segment]:
         if expanded is not None:
             text = expanded
     body, other = _split_blocks(text)
-    segs = [Segment(label, ANY_TAG_RE.sub(" ", INLINE_TAG_RE.sub("", body)))]
+    segs = [Segment(label, with_url_view(ANY_TAG_RE.sub(" ", INLINE_TAG_RE.sub("", body))))]
     if "<!" in body or "<?" in body:
         decls = _DECL_RE.findall(body)
         if decls:
