@@ -9,11 +9,22 @@ Restricted passages and scanned text are compared as normalised word lists
   sequence on word boundaries ("port" never hits "report"; kind ``"exact"``).  A single
   shorter word is matched the same way unless it is a stop-word (then it cannot be checked
   and is listed in :attr:`Matcher.unchecked`).
-* ``2 <= k < n`` also: every *distinctive part* of the passage, i.e. every contiguous run
-  of words that starts and ends with a word that is not a stop-word (:data:`STOP_WORDS`)
-  and holds at least ``partial_min`` (default 2) such words (kind ``"partial"``).  So a
-  marked "Operation Harbour Light" is found when a text says "Harbour Light" or "Operation
-  Harbour", but not when it says "the harbour" or "light".
+* ``2 <= k < n`` also: the passage's *distinctive parts* (kind ``"partial"``): every
+  contiguous proper part that starts and ends with a word that is not a stop-word
+  (:data:`STOP_WORDS`) and holds at least three such words -- or two, when all of them are
+  capitalised in the passage (a name).  So a marked "Operation Harbour Light" is found when
+  a text says "Harbour Light" or "Operation Harbour", but not "the harbour" or "light"; a
+  marked "the night ferry timetable was quietly withdrawn" is found by "night ferry
+  timetable", not by "night ferry".  A lone word of a two-word name is not matched (mark a
+  code word on its own to have it matched alone).
+
+  Tuning (the literal "any part of two or more words not made only of stop-words" rule was
+  measured first): in the 2012 scan's public text, marking a random 2-7-word span
+  restricted would have failed the build through a part repeated elsewhere for 57 % of
+  spans under that rule, 24 % with two distinctive words, 6.7 % with the rule above (4.7 %
+  with three for names too); for the 67 capitalised multi-word phrases (names, titles) the
+  figures are 30 %, 21 %, 21 % (4.5 %).  Those repeats are generic ("sexual exploitation",
+  "Member States"); an intended one goes in the allow list.
 
 A text's ``n``-gram, whole short passage or part that lies entirely inside an allow-list
 entry's word sequence (``gate.allow`` in mkdocs.yml) is never reported.
