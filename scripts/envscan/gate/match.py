@@ -33,7 +33,7 @@ entry's word sequence (``gate.allow`` in mkdocs.yml) is never reported.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from .base import Finding, Restricted
 from .normalise import WORD_RE, capitalised, normalise_words, split_words, word_variants
@@ -131,7 +131,7 @@ class Matcher:
         )
 
     @staticmethod
-    def _add(table: dict, key: tuple[str, ...], value: object) -> None:
+    def _add(table: dict[tuple[str, ...], list[Any]], key: tuple[str, ...], value: object) -> None:
         lst = table.setdefault(key, [])
         if value not in lst:
             lst.append(value)

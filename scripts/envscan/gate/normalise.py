@@ -122,7 +122,7 @@ def fold_char(c: str) -> str:
     return "".join(ch if ch.isascii() or ch.isalnum() else " " for ch in _strip_marks(s))
 
 
-class _FoldTable(dict):
+class _FoldTable(dict[int, str]):
     """``str.translate`` table for non-ASCII characters, filled on first sight."""
 
     def __missing__(self, code: int) -> str:
@@ -158,8 +158,8 @@ _ASCII_SEP = {i: " " for i in range(128) if not chr(i).isalnum()}
 _ASCII_SEP_BYTES = bytes(32 if i < 128 and not chr(i).isalnum() else i for i in range(256))
 
 
-def _fold_run(m: re.Match) -> str:
-    return m.group().translate(_FOLD)
+def _fold_run(m: re.Match[str]) -> str:
+    return str(m.group()).translate(_FOLD)
 
 
 def _ascii_fold(text: str) -> str:

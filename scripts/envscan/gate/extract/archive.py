@@ -29,9 +29,9 @@ def gunzip(data: bytes) -> bytes:
 
 
 def unbrotli(data: bytes) -> bytes:
-    import brotli  # type: ignore[import-not-found]
+    import brotli
 
-    out = brotli.decompress(data)
+    out: bytes = brotli.decompress(data)
     if len(out) > MAX_INFLATE:
         raise ValueError("decompressed data too large")
     return out

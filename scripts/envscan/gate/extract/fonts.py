@@ -7,6 +7,7 @@ too.  A font fontTools cannot open, or a table it cannot decompress, is unreadab
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from ..base import SEP, Collector
 from .binary import read_payload, strings
@@ -22,7 +23,7 @@ def is_font(data: bytes) -> bool:
     return data[:4] in _MAGIC
 
 
-def _fonts(data: bytes) -> list:
+def _fonts(data: bytes) -> list[Any]:
     from fontTools.ttLib import TTCollection, TTFont
 
     if data[:4] == b"ttcf":
@@ -30,7 +31,7 @@ def _fonts(data: bytes) -> list:
     return [TTFont(io.BytesIO(data), lazy=True, recalcBBoxes=False, recalcTimestamp=False)]
 
 
-def _read_one(col: Collector, font, prefix: str) -> None:
+def _read_one(col: Collector, font: Any, prefix: str) -> None:
     reader = font.reader
     runs = []
     for tag in sorted(reader.keys()):

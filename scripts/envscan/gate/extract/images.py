@@ -85,7 +85,7 @@ def _png_text_chunk(col: Collector, ctype: bytes, body: bytes) -> None:
 
 
 def _png(col: Collector, data: bytes) -> int:
-    pos = 8
+    pos: int = 8
     while True:
         if pos + 12 > len(data):
             raise ValueError("PNG ends without IEND")
@@ -191,7 +191,7 @@ def _jpeg(col: Collector, data: bytes) -> int:
 
 
 def _sub_blocks(data: bytes, pos: int) -> tuple[list[bytes], int]:
-    blocks = []
+    blocks: list[bytes] = []
     while True:
         if pos >= len(data):
             raise ValueError("truncated GIF sub-blocks")
@@ -274,7 +274,7 @@ def _riff_chunks(col: Collector, data: bytes, pos: int, end: int) -> None:
 
 def _webp(col: Collector, data: bytes) -> int:
     (size,) = struct.unpack("<I", data[4:8])
-    end = 8 + size
+    end: int = 8 + size
     if end > len(data) + 1:  # a missing final pad byte is tolerated
         raise ValueError("truncated RIFF")
     _riff_chunks(col, data, 12, min(end, len(data)))
@@ -286,7 +286,7 @@ def _webp(col: Collector, data: bytes) -> int:
 
 def _ico(col: Collector, data: bytes) -> int:
     (count,) = struct.unpack("<H", data[4:6])
-    end = 6 + 16 * count
+    end: int = 6 + 16 * count
     for i in range(count):
         size, offset = struct.unpack("<II", data[6 + 16 * i + 8:6 + 16 * i + 16])
         if offset + size > len(data):

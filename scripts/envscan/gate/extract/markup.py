@@ -37,16 +37,19 @@ _COMMENT_RE = re.compile(r"<!--.*?(?:--!?>|\Z)", re.S)
 _OPEN_TAG_RE = re.compile(r"<[A-Za-z][^\s/>]*" + _TAG_BODY + ">")
 
 
+Trie = dict[str, "Trie"]
+
+
 def _trie_regex(words: Iterable[str]) -> str:
     """Alternation factored by common prefixes (much faster to match)."""
-    trie: dict[str, dict] = {}
+    trie: Trie = {}
     for w in words:
         node = trie
         for c in w:
             node = node.setdefault(c, {})
         node[""] = {}
 
-    def emit(node: dict[str, dict]) -> str:
+    def emit(node: Trie) -> str:
         alts = [re.escape(c) + emit(sub) if c else "" for c, sub in sorted(node.items())]
         optional = "" in alts
         alts = [a for a in alts if a]

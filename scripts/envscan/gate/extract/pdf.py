@@ -48,7 +48,8 @@ def _join_pages(pages: list[str]) -> str:
     return "\n".join(out)
 
 
-def _strings(obj: Any, out: list[str], seen: set, skip_keys: frozenset = frozenset()) -> None:
+def _strings(obj: Any, out: list[str], seen: set[tuple[int, int]],
+             skip_keys: frozenset[str] = frozenset()) -> None:
     """All string objects (and dictionary keys / name values) reachable from
     ``obj``; stream contents are not decoded."""
     from pypdf.generic import (ArrayObject, ByteStringObject, DictionaryObject, IndirectObject,
@@ -109,7 +110,7 @@ def _poppler_pages(data: bytes, n_pages: int) -> list[str] | None:
     return pages if len(pages) == n_pages else None
 
 
-def _pages(col: Collector, data: bytes, pages: list) -> None:
+def _pages(col: Collector, data: bytes, pages: list[Any]) -> None:
     texts: list[str] = []
     fast = _poppler_pages(data, len(pages))
     for i, page in enumerate(pages, 1):
