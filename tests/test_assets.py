@@ -83,11 +83,22 @@ def has_canary(data: bytes) -> bool:
     return any(v in view for view in views for v in CANARY_VARIANTS)
 
 
+def visible(im: Image.Image) -> Image.Image:
+    """The image with the colour of fully transparent pixels (which nobody sees, and which the
+    re-encoding sets to black) set to black."""
+    if im.mode not in ("RGBA", "LA"):
+        return im
+    im = im.copy()
+    im.paste((0,) * len(im.mode), mask=im.getchannel("A").point(lambda v: 255 if v == 0 else 0))
+    return im
+
+
 def same_pixels(a: bytes, b: bytes, mode: str | None = None) -> bool:
+    """Same size, mode and (visible) pixels, compared with Image.tobytes()."""
     ia, ib = Image.open(io.BytesIO(a)), Image.open(io.BytesIO(b))
     if mode:
         ia, ib = ia.convert(mode), ib.convert(mode)
-    return ia.size == ib.size and ia.mode == ib.mode and ia.tobytes() == ib.tobytes()
+    return ia.size == ib.size and ia.mode == ib.mode and visible(ia).tobytes() == visible(ib).tobytes()
 
 
 def mean_abs_diff(a: bytes, b: bytes) -> float:
@@ -241,6 +252,23 @@ def test_webp_reencoded_without_exif_xmp_or_profile(mode):
     assert out is not None, diags
     assert not has_canary(out)
     assert {c for c, _ in webp_chunks(out)} <= {b"VP8 ", b"VP8L", b"VP8X", b"ALPH"}
+    assert same_pixels(src, out)
+
+
+@pytest.mark.parametrize("fmt,name", [("PNG", "erased.png"), ("WEBP", "erased.webp")])
+def test_colour_under_fully_transparent_pixels_is_cleared(fmt, name):
+    # an eraser tool leaves the erased picture in the colour channels of transparent pixels
+    n = len(CANARY)
+    im = pixels(mode="RGB").convert("RGBA")
+    im.paste(Image.frombytes("RGB", (n, 1), CANARY.ljust(n * 3, b"#")).convert("RGBA"), (0, 0))
+    alpha = Image.new("L", im.size, 255)
+    alpha.paste(0, (0, 0, n, 1))
+    im.putalpha(alpha)
+    src = encode(im, fmt, **({"lossless": True, "exact": True} if fmt == "WEBP" else {}))
+    assert Image.open(io.BytesIO(src)).convert("RGBA").getpixel((0, 0))[:3] != (0, 0, 0)
+    out, _ = reencode(src, "docs/figures/" + name)
+    got = Image.open(io.BytesIO(out)).convert("RGBA")
+    assert all(got.getpixel((x, 0)) == (0, 0, 0, 0) for x in range(n))
     assert same_pixels(src, out)
 
 

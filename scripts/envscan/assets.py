@@ -24,7 +24,6 @@ import re
 import struct
 import threading
 import warnings
-import zlib
 
 from .diagnostics import Diagnostic, error, warning
 
@@ -103,7 +102,7 @@ def _reencode_uncached(data: bytes, name: str) -> tuple[bytes | None, list[Diagn
                             f"{MAX_BYTES // (1024 * 1024)} MiB limit", name, 0, 0,
                             "reduce the figure's resolution before adding it")]
     try:
-        from PIL import Image  # noqa: F401
+        import PIL  # noqa: F401
     except ImportError as exc:  # pragma: no cover - Pillow is a dependency
         return None, [error("E-ASSET-DECODE", f"Pillow is not installed ({exc})", name, 0, 0,
                             "pip install Pillow (envscan's own dependencies include it)")]
@@ -279,13 +278,28 @@ def _fresh(im, fmt: str):
         target = "RGBA" if has_alpha else "RGB"
     if im.mode != target:
         im = im.convert(target)
+    if target in ("RGBA", "LA"):
+        im = _clear_hidden(im)
     return Image.frombytes(target, im.size, im.tobytes()), None
+
+
+def _clear_hidden(im):
+    """Fully transparent pixels keep a colour nobody sees (an eraser tool leaves the erased
+    picture there): it is set to black."""
+    alpha = im.getchannel("A")
+    lo, _hi = alpha.getextrema()
+    if lo > 0:
+        return im
+    im = im.copy()
+    im.paste((0, 0, 0, 0) if im.mode == "RGBA" else (0, 0), mask=alpha.point(lambda v: 255 if v == 0 else 0))
+    return im
 
 
 def _compact_palette(im):
     """A fresh palette image whose palette holds only the colours its pixels use (unused
     palette entries are free space an editor could fill), in their original order; and the
-    transparent index, renumbered (None if no used colour is transparent)."""
+    transparent index, renumbered (None if no used colour is transparent), whose colour is
+    set to black."""
     from PIL import Image
 
     raw = im.tobytes()
@@ -297,10 +311,13 @@ def _compact_palette(im):
     for new, old in enumerate(used):
         table[old] = new
         new_palette += palette[3 * old:3 * old + 3]
+    t = im.info.get("transparency")
+    t_new = table[t] if isinstance(t, int) and t in used else None
+    if t_new is not None:  # the transparent entry's colour is never seen: black
+        new_palette[3 * t_new:3 * t_new + 3] = b"\x00\x00\x00"
     clean = Image.frombytes("P", im.size, raw.translate(bytes(table)))
     clean.putpalette(bytes(new_palette), "RGB")
-    t = im.info.get("transparency")
-    return clean, (table[t] if isinstance(t, int) and t in used else None)
+    return clean, t_new
 
 
 def _jpeg_subsampling(data: bytes) -> int:
@@ -480,21 +497,6 @@ def _check_webp(data: bytes) -> str | None:
 
 
 _STRUCTURE_CHECKS = {"PNG": _check_png, "JPEG": _check_jpeg, "GIF": _check_gif, "WEBP": _check_webp}
-
-
-def inflated_views(data: bytes) -> list[bytes]:
-    """The compressed payloads of a PNG (its zlib streams), inflated: for tests and the gate
-    to look inside ``zTXt``/``iTXt``/``iCCP``/``IDAT`` as well as the raw bytes."""
-    views = []
-    for ctype, payload in png_chunks(data) or []:
-        for start in range(0, min(len(payload), 82)):
-            if payload[start:start + 1] in (b"\x78",):
-                try:
-                    views.append(zlib.decompressobj().decompress(payload[start:]))
-                except zlib.error:
-                    continue
-                break
-    return views
 
 
 # --------------------------------------------------------------------------- the PDF's images
