@@ -292,6 +292,52 @@ def test_leftover_old_folder_is_cleaned(tmp_path):
     assert sorted(p.name for p in (root / "site").iterdir()) == ["public"]
 
 
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_swap_across_filesystems_stages_beside_the_destination(tmp_path, monkeypatch):
+    """build/tmp/ and --out on different filesystems: the gated site is copied into a staging
+    folder beside its destination and renamed into place; nothing is left behind."""
+    import types
+
+    real_stat = os.stat
+
+    class OtherDevice:  # envscan.site's view of os: build/tmp/ is on another device
+        def __getattr__(self, name):
+            return getattr(os, name)
+
+        @staticmethod
+        def stat(path, *a, **k):
+            st = real_stat(path, *a, **k)
+            return types.SimpleNamespace(st_dev=st.st_dev + 1) if "build/tmp" in str(path) else st
+
+    staged = []
+    real_staging = outputs.staging_dir
+    monkeypatch.setattr(envscan.site, "os", OtherDevice())
+    monkeypatch.setattr(outputs, "staging_dir", lambda out, ed: staged.append(real_staging(out, ed)) or staged[-1])
+    root = _project(tmp_path / "scan")
+    www = tmp_path / "www"
+    diags, usage = build_project(root, ["public"], pdf=False, out=www, quiet=True)
+    assert not usage and not [d for d in diags if d.severity == "error"], diags
+    assert staged and staged[0].parent == www
+    assert sorted(p.name for p in www.iterdir()) == ["public"]
+    assert marker_edition(www / "public") == "public"
+
+
+def test_dead_staging_folder_is_cleaned(tmp_path):
+    root = _project(tmp_path / "scan")
+    www = tmp_path / "www"
+    dead = www / f".envscan-staging-restricted-{_dead_pid()}-x1y2"
+    (dead / "site").mkdir(parents=True)
+    (dead / "site" / "index.html").write_text(f"<p>{CANARY}</p>", encoding="utf-8")
+    res = cli("build", "public", "--no-pdf", "-q", "--out", str(www), cwd=root)
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in www.iterdir()) == ["public"]
+
+
 # --------------------------------------------------------------------------- plain MkDocs, also inherited
 
 def _mkdocs(cfg: Path) -> subprocess.CompletedProcess:

@@ -394,6 +394,11 @@ def render_edition(project: Project, ae: AssembledEdition, out: Path, epoch: int
                                     ("envscan replaces only folders it created; move it away or give another --out",),
                                     name))
             return diags
+        except OSError as exc:
+            diags.append(Diagnostic("error", "E-OUT-WRITE", f"cannot write {out / name}: {exc.strerror or exc}", "",
+                                    0, 0, ("the previous output, if any, is kept; check the folder's permissions and "
+                                           "free space",), name))
+            return diags
         step(f"{name}: done")
     finally:
         shutil.rmtree(work, ignore_errors=True)
