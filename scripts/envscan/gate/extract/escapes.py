@@ -83,11 +83,15 @@ def decode_any(data: bytes) -> str:
     return SEP.join(readings(data))
 
 
+# control characters, unassigned/private-use/surrogate stand-ins, replacement character
+_NON_TEXT_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ue000-\uf8ff\ufffe\uffff]")
+
+
 def _printable(text: str) -> bool:
     if not text:
         return True
-    printable = sum(1 for ch in text if ch.isprintable() or ch in "\t\r\n")
-    return printable >= 0.95 * len(text) and text.count("\ufffd") <= len(text) // 100
+    bad = len(_NON_TEXT_RE.findall(text))
+    return bad <= 0.05 * len(text) and text.count("\ufffd") <= len(text) // 100
 
 
 def is_texty(data: bytes) -> bool:

@@ -21,10 +21,12 @@ from .markup import markup_segments
 __all__ = ["read_image", "image_kind"]
 
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
-# Chunks with no text in them (image data, colour and layout parameters, animation control).
+# Chunks with no text in them (image data, colour and layout parameters, animation
+# control), or only uncompressed text that the printable runs of the whole file cover
+# (sPLT palette name, pCAL/sCAL calibration).
 _PNG_PLAIN = frozenset(
     b"IHDR PLTE IDAT tRNS cHRM gAMA sBIT sRGB bKGD hIST pHYs tIME acTL fcTL fdAT cICP mDCv "
-    b"cLLi oFFs sTER dSIG gIFg".split()
+    b"cLLi oFFs sTER dSIG gIFg sPLT pCAL sCAL".split()
 )
 
 
