@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from envscan.gate import Finding, Gate, Restricted, normalise_words
 
@@ -451,3 +453,33 @@ def test_tree_with_every_disguise_reports_each_file(gate, tmp_path: Path):
     files = {f.location.split(" (")[0].split(":")[0] for f in found if f.restricted_id == "R1"}
     assert files == set(planted)
     assert not [f for f in found if f.kind == "unreadable"]
+
+
+# --------------------------------------------------------------------------------------
+# property: a cut-short binary is either still cleared or reported, never silently passed
+# --------------------------------------------------------------------------------------
+
+# (text formats, and plain text appended after a JPEG, can be cut inside the passage itself
+# and stay well-formed)
+BINARY_CARRIERS = sorted(c for c, (name, _m) in CARRIERS.items()
+                         if not name.endswith((".html", ".json", ".svg")) and c != "jpeg data after EOI")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(carrier=st.sampled_from(BINARY_CARRIERS), cut=st.floats(min_value=0.0, max_value=0.999))
+def test_truncated_binaries_are_found_or_fail_closed(gate, carrier, cut):
+    name, make = CARRIERS[carrier]
+    data = make(LONG)
+    found = gate.scan_bytes(data[: max(1, int(len(data) * cut))], name)  # empty is trivially clean
+    assert "R1" in ids(found) or "unreadable" in kinds(found), (carrier, cut, found)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(carrier=st.sampled_from(sorted(CARRIERS)), at=st.floats(min_value=0.0, max_value=0.999),
+       junk=st.binary(min_size=1, max_size=16))
+def test_corrupted_files_never_raise(gate, carrier, at, junk):
+    name, make = CARRIERS[carrier]
+    data = make(LONG)
+    i = int(len(data) * at)
+    found = gate.scan_bytes(data[:i] + junk + data[i + len(junk):], name)
+    assert all(isinstance(f, Finding) for f in found)
