@@ -127,6 +127,8 @@ class _FoldTable(dict[int, str]):
 
     def __missing__(self, code: int) -> str:
         value = fold_char(chr(code))
+        if len(self) > 200_000:  # bounded memory, whatever a file throws at it
+            self.clear()
         self[code] = value
         return value
 
