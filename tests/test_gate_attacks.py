@@ -233,6 +233,7 @@ CARRIERS: dict[str, tuple[str, Callable[[str], bytes]]] = {
     "gif comment": ("c.gif", lambda t: _gif(t.encode())),
     "webp XMP": ("d.webp", lambda t: _webp(_riff_chunk(b"XMP ", _xmp(t).encode()))),
     "webp EXIF": ("d.webp", lambda t: _webp(_riff_chunk(b"EXIF", _exif(t)))),
+    "tiff ImageDescription": ("f.tif", lambda t: _exif(t)[6:]),
     "svg title": ("e.svg", lambda t: _svg(title=t)),
     "svg desc": ("e.svg", lambda t: _svg(desc=t)),
 }
@@ -359,6 +360,20 @@ def test_undecodable_parts_fail_closed(gate, name, data, where):
 def test_png_data_after_iend_that_is_opaque_fails_closed(gate):
     found = gate.scan_bytes(_png([], trailing=bytes(range(256))), "a.png")
     assert [f.location for f in found if f.kind == "unreadable"] == ["a.png (data after the image)"]
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "WEBP", "BMP", "ICO", "TIFF"])
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P", "L"])
+def test_images_written_by_pillow_are_clean(gate, fmt, mode):
+    pil = pytest.importorskip("PIL.Image")
+    import io
+
+    img = pil.new(mode, (37, 23))
+    if fmt == "JPEG" and mode not in ("RGB", "L"):
+        img = img.convert("RGB")
+    buf = io.BytesIO()
+    img.save(buf, fmt)
+    assert gate.scan_bytes(buf.getvalue(), "x." + fmt.lower()) == []
 
 
 def test_clean_images_are_clean(gate):

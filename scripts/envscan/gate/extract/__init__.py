@@ -7,7 +7,7 @@
 * JSON (search index, source maps ...), Markdown, scripts and other text, with string and
   URL escapes decoded; base64 ``data:`` URIs become embedded files (:mod:`.text`);
 * gzip, brotli, zip containers (:mod:`.archive`) and PDF (:mod:`.pdf`);
-* images (PNG, JPEG, GIF, WebP, ICO; :mod:`.images`) and fonts (:mod:`.fonts`), plus the
+* images (PNG, JPEG, GIF, WebP, ICO, TIFF; :mod:`.images`) and fonts (:mod:`.fonts`), plus the
   printable runs of the whole file;
 * any other binary: its printable runs are scanned, and the file is reported unreadable
   ("cannot be verified"): the gate cannot tell what else it holds.

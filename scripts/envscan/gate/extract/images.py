@@ -1,4 +1,4 @@
-"""Image formats: every place a PNG, JPEG, GIF, WebP or ICO file can carry text.
+"""Image formats: every place a PNG, JPEG, GIF, WebP, ICO or TIFF file can carry text.
 
 Each reader walks the file's structure, decodes what it knows (PNG text chunks, compressed
 or not; ICC profiles; Exif; XMP; JPEG comments and APPn segments; GIF comment, plain-text
@@ -14,7 +14,7 @@ from __future__ import annotations
 import struct
 
 from ..base import SEP, Collector
-from .binary import icc_texts, inflate, read_payload
+from .binary import exif_texts, icc_texts, inflate, read_payload
 from .escapes import decode, decode_any
 from .markup import markup_segments
 
@@ -31,7 +31,7 @@ _PNG_PLAIN = frozenset(
 
 
 def image_kind(data: bytes) -> str | None:
-    """"png", "jpeg", "gif", "webp", "ico", "bmp" by magic number, else None."""
+    """"png", "jpeg", "gif", "webp", "ico", "bmp", "tiff" by magic number, else None."""
     if data.startswith(_PNG_SIG):
         return "png"
     if data.startswith(b"\xff\xd8\xff"):
@@ -44,12 +44,14 @@ def image_kind(data: bytes) -> str | None:
         return "ico"
     if data[:2] == b"BM" and len(data) >= 26:
         return "bmp"
+    if data[:4] in (b"II*\0", b"MM\0*"):
+        return "tiff"
     return None
 
 
 def read_image(col: Collector, kind: str, data: bytes) -> None:
     """Read one image of ``kind`` (see :func:`image_kind`) into ``col``."""
-    reader = {"png": _png, "jpeg": _jpeg, "gif": _gif, "webp": _webp, "ico": _ico}.get(kind)
+    reader = {"png": _png, "jpeg": _jpeg, "gif": _gif, "webp": _webp, "ico": _ico, "tiff": _tiff}.get(kind)
     if reader is not None:
         try:
             end = reader(col, data)
@@ -297,3 +299,14 @@ def _ico(col: Collector, data: bytes) -> int:
         col.child(f"image {i + 1}", "icon.png" if blob.startswith(_PNG_SIG) else "icon.dib", blob)
         end = max(end, offset + size)
     return end
+
+
+# -- TIFF ----------------------------------------------------------------------------------
+
+
+def _tiff(col: Collector, data: bytes) -> None:
+    """Every tag (text fields decoded, the rest as printable runs); strips are pixels."""
+    text, thumbs = exif_texts(data)
+    col.text("tags", text)
+    for j, thumb in enumerate(thumbs, 1):
+        col.child(f"thumbnail {j}", "thumbnail.jpg", thumb)
