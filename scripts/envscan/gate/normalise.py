@@ -33,6 +33,7 @@ case, takes a bytes fast path.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -69,8 +70,10 @@ _PUNCT_MAP.update({c: "-" for c in _DASHES})
 _MARK_CATEGORIES = frozenset({"Mn", "Me"})
 
 
-def _load_skeleton() -> dict[str, str]:
-    """Non-ASCII source character -> UTS #39 prototype (NFKD, marks dropped)."""
+@functools.lru_cache(maxsize=1)
+def skeleton_table() -> dict[str, str]:
+    """Non-ASCII source character -> UTS #39 prototype (NFKD, marks dropped); loaded on
+    first use (ASCII text never needs it)."""
     table: dict[str, str] = {}
     for line in _confusables.DATA.splitlines():
         src, _, dst = line.partition(";")
@@ -92,15 +95,13 @@ def _ascii_alnum(s: str) -> bool:
     return s.isascii() and s.isalnum()
 
 
-_SKELETON: dict[str, str] = _load_skeleton()
-
-
 def _fold_round(s: str) -> str:
     """One round of steps 4-5 on a short string."""
     s = _strip_marks(unicodedata.normalize("NFKD", s))
+    table = skeleton_table()
     out = []
     for ch in s:
-        proto = _SKELETON.get(ch) if not ch.isascii() else None
+        proto = table.get(ch) if not ch.isascii() else None
         if proto is not None and (ch.isalnum() or _ascii_alnum(proto)):
             ch = proto
         out.append(ch)
