@@ -569,8 +569,6 @@ def test_build_refuses_svg_with_a_file_named_diagnostic(tmp_path):
     assert res.returncode != 0
     assert not (root / "site" / "public").exists()
     assert "Traceback" not in text
-    if "E-INTERNAL" in text:
-        pytest.xfail("render_edition/serve.prepare do not yet turn assets.AssetError into diagnostics")
     assert res.returncode == 1
     assert "docs/figures/diagram.svg: error[E-ASSET-SVG]" in text
     assert "hint: export the figure" in text

@@ -7,18 +7,21 @@ offsets into their block's content (see mdparse), mapped back here to absolute o
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import difflib
 import re
 import unicodedata
 import urllib.parse
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
+from markdown_it.token import Token
 
 from .config import Scheme
 from .diagnostics import Diagnostic, error, warning
 from .mdparse import make_parser
-from .model import Chapter, Node, Region, line_starts
+from .model import (Chapter, Cite, CiteRef, Comment, FnDef, FnRef, Heading, Ibid, Image, Link, Node, Region, XRef,
+                    line_starts)
 
 FRONT_KEYS = {"title": str, "marking": str, "status": str, "owners": list}
 STATUSES = ("draft", "review", "final")
@@ -201,371 +204,450 @@ def parse_front_matter(ctx: _Ctx, tok) -> tuple[dict, list]:
 
 
 def parse_chapter(path: str, name: str, text: str, scheme: Scheme) -> tuple[Chapter, list[Diagnostic]]:
+    """Parse one chapter into its token tree, regions and typed nodes, with diagnostics."""
     if "\r" in text:  # sources come normalised (source.decode); be safe for direct callers
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    ctx = _Ctx(path, text, scheme)
-    md = make_parser()
-    env: dict = {}
-    tokens = md.parse(text, env)
+    return _ChapterParser(path, name, text, scheme).run()
 
-    front: dict = {}
-    front_end = 0
-    key_lines: dict = {}
-    if tokens and tokens[0].type == "front_matter":
-        front, key_lines = parse_front_matter(ctx, tokens[0])
-        front_end = ctx.off(tokens[0].map[1])
-    elif text.lstrip().startswith("---"):
-        ctx.err("E-FRONT-YAML", "front matter is not closed by a '---' line", 0)
-    else:
-        ctx.err("E-FRONT-MISSING", "chapter has no front matter", 0,
-                "start the file with ---, title:, marking:, status:, owners:, ---")
 
-    if isinstance(front.get("title"), str) and (LOOKALIKE_ATTR.search(front["title"]) or "<" in front["title"] or
-                                                EDITOR_ATTR.search(front["title"])):
-        ctx.err("E-MARK-HEADING", "a page title may not be partly marked or hold an editor note (the title is "
-                "shown as written)", ctx.off(key_lines.get("title", 1) - 1),
-                "mark the whole chapter with marking: in the front matter instead")
-    chapter_marking = scheme.default
-    if isinstance(front.get("marking"), str):
-        ln = key_lines.get("marking", 1)
-        chapter_marking = ctx.check_marking(front["marking"], ctx.off(ln - 1)) or scheme.default
-    root = Region("chapter", 0, len(text), 1, 1, marking=chapter_marking)
-    regions: list[Region] = [root]
-    nodes: list[Node] = []
-    texts: list[tuple[int, int, str]] = []
-    code_ranges: list[tuple[int, int]] = []  # code spans and blocks: their text is not syntax
+class _RegionAttrs(NamedTuple):
+    marking: str | None
+    editor: bool
+    tearline: bool
+    gap: bool
 
-    div_stack: list[tuple[Region, tuple]] = []  # (region, container path)
-    containers: list[Any] = []
-    note_stack: list[str] = []
-    inline_notes = [0]
 
-    def current_region() -> Region:
-        return div_stack[-1][0] if div_stack else root
+class _ChapterParser:
+    """One chapter's parse: ``run`` reads the front matter, walks the block tokens (one method
+    per construct), then the inline tokens of each block, and finishes with whole-chapter
+    checks. Every token is either understood here or an error (default deny)."""
 
-    def new_region(**kw) -> Region:
+    def __init__(self, path: str, name: str, text: str, scheme: Scheme):
+        self.ctx = _Ctx(path, text, scheme)
+        self.path, self.name, self.text, self.scheme = path, name, text, scheme
+        self.env: dict[str, Any] = {}
+        self.tokens: list[Token] = make_parser().parse(text, self.env)
+        self.root = Region("chapter", 0, len(text), 1, 1, marking=scheme.default)
+        self.regions: list[Region] = [self.root]
+        self.nodes: list[Node] = []
+        self.texts: list[tuple[int, int, str]] = []
+        self.code_ranges: list[tuple[int, int]] = []  # code spans and blocks: their text is not syntax
+        self.div_stack: list[tuple[Region, tuple[int, ...]]] = []  # (region, container path)
+        self.containers: list[Token] = []
+        self.note_stack: list[str] = []
+        self.inline_notes = 0
+        self.cell_end: dict[int, int] = {}  # table row line -> column after its last cell seen
+        self.front: dict[str, Any] = {}
+        self.front_end = 0
+
+    # ------------------------------------------------------------------ driver
+
+    def run(self) -> tuple[Chapter, list[Diagnostic]]:
+        key_lines = self.front_matter()
+        i, n = 0, len(self.tokens)
+        while i < n:
+            tok = self.tokens[i]
+            self.track_containers(tok, i)
+            if tok.level >= MAX_NESTING:
+                self.ctx.err("E-NESTING", f"blocks nested more than {MAX_NESTING} deep", self.block_off(tok),
+                             "flatten the lists or quotes")
+                break
+            i = self.block(tok, i)
+        _coverage(self.ctx, self.tokens, self.env)
+        self.finish()
+        title = self.front.get("title") if isinstance(self.front.get("title"), str) else self.name
+        ch = Chapter(path=self.path, name=self.name, text=self.text, line_starts=self.ctx.starts, front=self.front,
+                     front_end=self.front_end, title=title, marking=self.root.marking or self.scheme.default,
+                     status=str(self.front.get("status", "draft")), root=self.root, regions=self.regions,
+                     nodes=self.nodes, texts=self.texts, tokens=self.tokens)
+        del key_lines
+        return ch, self.ctx.diags
+
+    def front_matter(self) -> dict[str, int]:
+        ctx, toks = self.ctx, self.tokens
+        key_lines: dict[str, int] = {}
+        if toks and toks[0].type == "front_matter":
+            self.front, key_lines = parse_front_matter(ctx, toks[0])
+            self.front_end = ctx.off(toks[0].map[1]) if toks[0].map else 0
+        elif self.text.lstrip().startswith("---"):
+            ctx.err("E-FRONT-YAML", "front matter is not closed by a '---' line", 0)
+        else:
+            ctx.err("E-FRONT-MISSING", "chapter has no front matter", 0,
+                    "start the file with ---, title:, marking:, status:, owners:, ---")
+        title = self.front.get("title")
+        if isinstance(title, str) and (LOOKALIKE_ATTR.search(title) or "<" in title or EDITOR_ATTR.search(title)):
+            ctx.err("E-MARK-HEADING", "a page title may not be partly marked or hold markup or an editor note (the "
+                    "title is shown as written)", ctx.off(key_lines.get("title", 1) - 1),
+                    "mark the whole chapter with marking: in the front matter instead")
+        if isinstance(self.front.get("marking"), str):
+            ln = key_lines.get("marking", 1)
+            self.root.marking = ctx.check_marking(self.front["marking"], ctx.off(ln - 1)) or self.scheme.default
+        return key_lines
+
+    def block_off(self, tok: Token) -> int:
+        return self.ctx.off(tok.map[0]) if tok.map else 0
+
+    def current_region(self) -> Region:
+        return self.div_stack[-1][0] if self.div_stack else self.root
+
+    def current_note(self) -> str | None:
+        return self.note_stack[-1] if self.note_stack else None
+
+    def new_region(self, **kw: Any) -> Region:
         r = Region(**kw)
-        r.index = len(regions)
+        r.index = len(self.regions)
         if r.parent is not None:
             r.parent.children.append(r)
-        regions.append(r)
+        self.regions.append(r)
         return r
 
-    def region_attrs(attrs: dict, offset: int, kind: str) -> dict:
-        res = {"marking": None, "editor": False, "tearline": False, "gap": False}
+    def container_path(self) -> tuple[int, ...]:
+        return tuple(id(c) for c in self.containers)
+
+    def track_containers(self, tok: Token, i: int) -> None:
+        typ = tok.type
+        if typ in CONTAINERS:
+            self.containers.append(tok)
+            if typ == "footnote_reference_open":
+                self.footnote_def(tok, i)
+        elif typ.endswith("_close") and typ.replace("_close", "_open") in CONTAINERS:
+            if self.containers:
+                self.containers.pop()
+            if typ == "footnote_reference_close" and self.note_stack:
+                self.note_stack.pop()
+
+    # ------------------------------------------------------------------ blocks
+
+    def block(self, tok: Token, i: int) -> int:
+        """Handle the block token at ``i``; returns the index of the next one."""
+        typ = tok.type
+        if typ == "div_open":
+            self.div_open(tok)
+        elif typ == "div_close":
+            self.div_close(tok)
+        elif typ == "div_bad":
+            self.div_bad(tok)
+        elif typ == "heading_open":
+            self.heading(tok, self.tokens[i + 1])
+            return i + 3
+        elif typ == "inline":
+            prev = self.tokens[i - 1] if i > 0 else None
+            cell = prev is not None and prev.type in ("td_open", "th_open") and bool(tok.map)
+            lmap = _line_map(self.ctx, tok, self.cell_end.get(tok.map[0], 0) if cell and tok.map else 0)
+            if cell and tok.map:  # the next cell of this row starts after this one (and its '|')
+                first = tok.content.split("\n")[0].rstrip()
+                self.cell_end[tok.map[0]] = lmap[0][1] - self.ctx.off(tok.map[0]) + len(first) + 1
+            self.inline(tok.children or [], lmap, self.current_region(), self.current_note(), None)
+        elif typ == "html_block":
+            _html(self.ctx, tok.content, self.block_off(tok), self.current_region(), self.nodes, self.current_note())
+        elif typ in ("fence", "code_block"):
+            self.code_block(tok)
+        elif typ not in KNOWN_BLOCK:
+            self.ctx.err("E-SYNTAX", f"unsupported Markdown construct ({typ})", self.block_off(tok),
+                         "envscan renders only the constructs listed in AUTHORING.md")
+        return i + 1
+
+    def footnote_def(self, tok: Token, i: int) -> None:
+        ctx = self.ctx
+        label = tok.meta["label"]
+        l0, l1 = tok.map if tok.map else (0, 0)
+        m = re.search(r"\[\^" + re.escape(label) + r"\]:[ \t]*", ctx.lines[l0])
+        col = (m.start() + 1) if m else 1
+        if self.note_stack:
+            ctx.err("E-FN-NESTED", "a footnote definition inside another footnote", ctx.off(l0, col - 1))
+        node = FnDef(ctx.off(l0, 0), ctx.off(l1, 0), l0 + 1, col, self.current_region(), None, label=label,
+                     content=(ctx.off(l0, m.end() if m else 0), ctx.off(l1, 0)), token=i)
+        self.nodes.append(node)
+        tok.meta["node"] = node
+        self.note_stack.append(label)
+
+    def region_attrs(self, attrs: dict[str, Any], offset: int, kind: str) -> _RegionAttrs:
+        ctx = self.ctx
+        marking: str | None = None
+        flags = {"editor": False, "tearline": False, "gap": False}
         allowed_classes = DIV_CLASSES if kind == "div" else SPAN_CLASSES
         for k, v in attrs.items():
             if k == "marking":
-                res["marking"] = ctx.check_marking(str(v), offset)
+                marking = ctx.check_marking(str(v), offset)
             elif k == "class":
                 for c in str(v).split():
                     if c in allowed_classes:
-                        res[c] = True
-                    elif c == "unnumbered":
-                        continue
-                    else:
+                        flags[c] = True
+                    elif c != "unnumbered":
                         sugg = difflib.get_close_matches(c, sorted(allowed_classes), 1)
                         ctx.err("E-ATTR-UNKNOWN", f"unknown class '.{c}' on a {kind}", offset,
                                 f"did you mean '.{sugg[0]}'?" if sugg else
                                 f"known classes: {', '.join('.' + x for x in sorted(allowed_classes))}")
-            elif k == "id":
-                continue
-            else:
+            elif k != "id":
                 sugg = difflib.get_close_matches(k, sorted(ATTR_KEYS), 1)
                 # fail closed: an attribute that may have been meant as a marking restricts fully
                 if "mark" in k.lower() or (sugg and sugg[0] == "marking"):
-                    res["marking"] = scheme.labels[-1]
+                    marking = self.scheme.labels[-1]
                 ctx.err("E-ATTR-UNKNOWN", f"unknown attribute {k!r} on a {kind}", offset,
                         f"did you mean {sugg[0]!r}?" if sugg else "known attributes: marking, id, class")
-        return res
+        return _RegionAttrs(marking, flags["editor"], flags["tearline"], flags["gap"])
 
-    def walk_inline(children, lmap, block_region: Region, note: str | None, in_heading: Node | None):
+    def div_open(self, tok: Token) -> None:
+        ctx = self.ctx
+        l0 = tok.map[0] if tok.map else 0
+        off = ctx.off(l0, tok.meta["col"] - 1)
+        ra = self.region_attrs(tok.meta["attrs"], off, "div")
+        parent = self.current_region()
+        r = self.new_region(kind="div", start=ctx.off(l0), end=len(self.text), line=l0 + 1, col=tok.meta["col"],
+                            parent=parent, marking=ra.marking, editor=ra.editor, tearline=ra.tearline)
+        if ra.tearline and (parent.kind != "div" or not parent.marking or ra.marking is None):
+            ctx.err("E-TEARLINE", "a tearline must carry its own marking and sit directly inside a marked block",
+                    off, "write ::: {.tearline marking=\"TLP:CLEAR\"} inside the ::: {marking=...} block")
+        tok.meta["region"] = r
+        dup = duplicate_attrs(tok.meta.get("raw", ""))
+        if dup:
+            ctx.err("E-ATTR-DUP", f"attribute {dup!r} is given twice", off,
+                    "give each attribute once (a repeated marking is ambiguous)")
+            r.marking = self.scheme.labels[-1]
+        self.div_stack.append((r, self.container_path()))
+
+    def div_close(self, tok: Token) -> None:
+        ctx = self.ctx
+        l0 = tok.map[0] if tok.map else 0
+        off = ctx.off(l0, tok.meta["col"] - 1)
+        if not self.div_stack:
+            ctx.err("E-DIV-STRAY", "closing ':::' without an opening fence", off,
+                    "remove it, or open the block with ::: {marking=\"…\"}")
+            return
+        r, cpath = self.div_stack.pop()
+        if cpath != self.container_path():
+            ctx.err("E-DIV-CROSSING", f"block opened on line {r.line} is closed in a different "
+                    "list, quote, note or admonition", off,
+                    "open and close a marked block at the same indentation, in the same container")
+        r.end = ctx.off(l0 + 1)
+        tok.meta["region"] = r
+
+    def div_bad(self, tok: Token) -> None:
+        ctx = self.ctx
+        l0 = tok.map[0] if tok.map else 0
+        ctx.err("E-DIV-SYNTAX", f"malformed fenced block: {tok.meta['error']}", ctx.off(l0, tok.meta["col"] - 1),
+                "write ::: {marking=\"TLP:AMBER\"} (or {.editor}, {.tearline marking=\"…\"})")
+        # fail closed: treat as a fully restricted block until its fence is fixed
+        r = self.new_region(kind="div", start=ctx.off(l0), end=len(self.text), line=l0 + 1, col=tok.meta["col"],
+                            parent=self.current_region(), marking=self.scheme.labels[-1])
+        tok.meta["region"] = r
+        self.div_stack.append((r, self.container_path()))
+
+    def heading(self, tok: Token, inline: Token) -> None:
+        ctx = self.ctx
+        l0 = tok.map[0] if tok.map else 0
+        lmap = _line_map(ctx, inline)
+        start = _abs(lmap, 0)
+        attrs = tok.meta.get("attrs") or {}
+        attr_text = tok.meta.get("attr_text")
+        if "attr_error" in tok.meta:
+            ctx.err("E-HEADING-ATTR", f"malformed heading attributes: {tok.meta['attr_error']}",
+                    _find_in_lines(ctx, tok.map, attr_text, start), "write {#sec-id} or {#sec-id .unnumbered}")
+        attr_off = _find_in_lines(ctx, tok.map, attr_text, None) if attr_text and attrs else None
+        classes = str(attrs.get("class", "")).split()
+        dup = duplicate_attrs(attr_text or "")
+        if dup:
+            ctx.err("E-ATTR-DUP", f"attribute {dup!r} is given twice", attr_off or start, "give each attribute once")
+        for k in attrs:
+            if k not in ("id", "class"):
+                ctx.err("E-HEADING-ATTR", f"headings take only an id and classes, not {k!r}", attr_off or start,
+                        "mark a whole section with a ::: {marking=...} block")
+        for c in classes:
+            if c != "unnumbered":
+                ctx.err("E-HEADING-ATTR", f"unknown heading class '.{c}'", attr_off or start,
+                        "the only heading class is .unnumbered")
+        h = Heading(ctx.off(l0), ctx.off(l0 + 1), l0 + 1, (start - ctx.off(l0)) + 1, self.current_region(),
+                    self.current_note(), level=int(tok.tag[1]), id=attrs.get("id"), unnumbered="unnumbered" in classes,
+                    text=inline.content, attr_off=attr_off, inline=inline)
+        self.nodes.append(h)
+        tok.meta["node"] = h
+        self.texts.append((start, start + len(inline.content), inline.content))
+        self.inline(inline.children or [], lmap, self.current_region(), self.current_note(), h)
+
+    def code_block(self, tok: Token) -> None:
+        ctx = self.ctx
+        l0, l1 = tok.map if tok.map else (0, 0)
+        if tok.type == "fence" and not FENCE_INFO_RE.fullmatch(tok.info.strip()):
+            ctx.err("E-CODE-INFO", "a code block's info string is a language name only (attributes are not "
+                    "allowed there)", ctx.off(l0), "write ```text or ```python; mark the block with ::: instead")
+        _code_check(ctx, tok.content, ctx.off(l0))
+        self.texts.append((ctx.off(l0), ctx.off(l1), tok.content))
+        self.code_ranges.append((ctx.off(l0), ctx.off(l1)))
+
+    # ------------------------------------------------------------------ inline
+
+    def inline(self, children: list[Token], lmap: list[tuple[int, int]], block_region: Region, note: str | None,
+               in_heading: Heading | None) -> None:
         span_stack: list[Region] = []
         for t in children:
-            pos = t.meta.get("pos", 0) if t.meta else 0
-            end = t.meta.get("end", pos) if t.meta else pos
-            a_start, a_end = _abs(lmap, pos), _abs(lmap, end)
-            reg = span_stack[-1] if span_stack else block_region
-            ln, col = ctx.lc(a_start)
+            meta = t.meta or {}
+            pos = meta.get("pos", 0)
+            at = _At(_abs(lmap, pos), _abs(lmap, meta.get("end", pos)), *self.ctx.lc(_abs(lmap, pos)),
+                     span_stack[-1] if span_stack else block_region, note)
             if t.type == "span_open":
-                attrs = dict(t.attrs or {})
-                ra = region_attrs(attrs, a_start, "span")
-                r = new_region(kind="span", start=a_start, end=a_end, line=ln, col=col, parent=reg,
-                               marking=ra["marking"], editor=ra["editor"], gap=ra["gap"])
-                # delimiters: '[' and ']{...}'
-                src = ctx.text[a_start:a_end]
-                close = src.rfind("]{")
-                r.unwrap = [(a_start, a_start + 1), (a_start + close, a_end)] if close > 0 else []
-                if in_heading is not None and (ra["marking"] or ra["editor"]):
-                    ctx.err("E-MARK-HEADING", "a heading may not be partly marked or hold an editor note", a_start,
-                            "mark the whole section with a ::: {marking=...} block instead")
-                span_stack.append(r)
-                t.meta["region"] = r
-                dup = duplicate_attrs(src[close + 1:] if close > 0 else "")
-                if dup:
-                    ctx.err("E-ATTR-DUP", f"attribute {dup!r} is given twice", a_start,
-                            "give each attribute once (a repeated marking is ambiguous)")
-                    r.marking = scheme.labels[-1]
-                continue
-            if t.type == "span_close":
+                span_stack.append(self.span_open(t, at, in_heading))
+            elif t.type == "span_close":
                 if span_stack:
                     span_stack.pop()
-                continue
-            if t.type not in KNOWN_INLINE:
-                ctx.err("E-SYNTAX", f"unsupported Markdown construct ({t.type})", a_start,
-                        "envscan renders only the constructs listed in AUTHORING.md")
-                continue
-            extra = set((t.attrs or {})) - NATURAL_ATTRS.get(t.type, set())
-            if extra:
-                ctx.err("E-ATTR-PLACE", f"attributes ({', '.join(sorted(extra))}) are not allowed on this element",
-                        a_start, "markings and classes go on a span [text]{marking=\"…\"}, a ::: block or a "
-                        "heading's {#id}; wrap the element in a span to mark it")
-            t.meta["abs"] = a_start
-            if t.type == "text":
-                texts.append((a_start, a_end, t.content))
-                _text_checks(ctx, t.content, a_start, lmap, pos)
-                for m in IBID_RE.finditer(t.content):
-                    nodes.append(Node("ibid", a_start + m.start(), a_start + m.end(), *ctx.lc(a_start + m.start()),
-                                      reg, note))
-                continue
-            if t.type == "code_inline":
-                _code_check(ctx, t.content, a_start)
-                texts.append((a_start, a_end, t.content))
-                code_ranges.append((a_start, a_end))
-                continue
-            if t.type == "footnote_ref":
-                nodes.append(Node("fnref", a_start, a_end, ln, col, reg, note, {"label": t.meta["label"]}))
-                t.meta["node"] = nodes[-1]
-                if in_heading is not None:
-                    in_heading.data.setdefault("notes", []).append(nodes[-1])
-                continue
-            if t.type == "inline_note":
-                inline_notes[0] += 1
-                label = f"^inline-{inline_notes[0]}"
-                cs, ce = _abs(lmap, t.meta["content_start"]), _abs(lmap, t.meta["content_end"])
-                nodes.append(Node("fnref", a_start, a_end, ln, col, reg, note,
-                                  {"label": label, "inline": True, "content": (cs, ce)}))
-                t.meta["node"] = nodes[-1]
-                nodes.append(Node("fndef", a_start, a_end, ln, col, reg, None,
-                                  {"label": label, "inline": True, "content": (cs, ce), "children": t.children or []}))
-                walk_inline(t.children or [], lmap, reg, label, None)
-                continue
-            if t.type == "cite":
-                items = t.meta["items"]
-                inner = _abs(lmap, t.meta["inner_start"])
-                for it in items:
-                    it["abs"] = inner + it["key_offset"]
-                    for part in (it["prefix"], it["suffix"]):
-                        bad = AFFIX_BAD.search(part)
-                        if bad:
-                            ctx.err("E-CITE-AFFIX", f"a citation's prefix and suffix are plain text ({bad.group(0)!r} "
-                                    "is markup)", a_start, "move the markup out of the [...] citation")
-                nodes.append(Node("cite", a_start, a_end, ln, col, reg, note,
-                                  {"items": items, "bracketed": t.meta["bracketed"], "raw": t.content}))
-                t.meta["node"] = nodes[-1]
-                continue
-            if t.type == "xref":
-                nodes.append(Node("xref", a_start, a_end, ln, col, reg, note, {"id": t.meta["id"]}))
-                t.meta["node"] = nodes[-1]
-                continue
-            if t.type in ("link_open", "image"):
-                attrs = dict(t.attrs or {})
-                target = attrs.get("href") or attrs.get("src") or ""
-                nodes.append(Node("link" if t.type == "link_open" else "image", a_start, a_end, ln, col, reg, note,
-                                  {"target": target, "title": attrs.get("title", ""),
-                                   "alt": t.content if t.type == "image" else ""}))
-                t.meta["node"] = nodes[-1]
-                if t.type == "image":
-                    texts.append((a_start, a_end, t.content + " " + attrs.get("title", "")))
-                # alt text and titles are attribute values: a marking or editor span in them is not
-                # parsed as one and would be published (fail closed)
-                dest = urllib.parse.unquote(target)  # markdown-it percent-encodes the destination
-                inner = (t.content if t.type == "image" else "") + "\n" + attrs.get("title", "") + "\n" + dest
-                if "<" in attrs.get("title", "") or "<" in dest:
-                    ctx.err("E-HTML-RAW", "HTML or a comment inside a link's or image's title or destination is "
-                            "not allowed", a_start, "write plain text there")
-                if LOOKALIKE_ATTR.search(inner) or EDITOR_ATTR.search(inner):
-                    ctx.err("E-MARK-LOOKALIKE", "a marking or editor note inside an image's alt text or a link's "
-                            "or image's title is not honoured (it would be shown, unfiltered)", a_start,
-                            "mark the whole image or link: [![alt](file.png)]{marking=\"TLP:AMBER\"}")
-                continue
-            if t.type == "html_inline":
-                _html(ctx, t.content, a_start, reg, nodes, note)
-                continue
-            if t.children:
-                walk_inline(t.children, lmap, reg, note, in_heading)
-
-    cell_end: dict[int, int] = {}  # table row line -> column after its last cell seen
-    i = 0
-    n = len(tokens)
-    while i < n:
-        tok = tokens[i]
-        typ = tok.type
-        if typ == "front_matter":
-            i += 1
-            continue
-        if typ in CONTAINERS:
-            containers.append(tok)
-            if typ == "footnote_reference_open":
-                label = tok.meta["label"]
-                l0, l1 = tok.map
-                start = ctx.off(l0, 0)
-                end = ctx.off(l1, 0)
-                line_text = ctx.lines[l0]
-                m = re.search(r"\[\^" + re.escape(label) + r"\]:[ \t]*", line_text)
-                cstart = ctx.off(l0, m.end() if m else 0)
-                col = (m.start() + 1) if m else 1
-                if note_stack:
-                    ctx.err("E-FN-NESTED", "a footnote definition inside another footnote", ctx.off(l0, col - 1))
-                nodes.append(Node("fndef", start, end, l0 + 1, col, current_region(), None,
-                                  {"label": label, "content": (cstart, end), "gap": False, "tok": i}))
-                tok.meta["node"] = nodes[-1]
-                note_stack.append(label)
-        elif typ.endswith("_close") and typ.replace("_close", "_open") in CONTAINERS:
-            if containers:
-                containers.pop()
-            if typ == "footnote_reference_close" and note_stack:
-                note_stack.pop()
-        note = note_stack[-1] if note_stack else None
-        if typ == "div_open":
-            l0 = tok.map[0]
-            off = ctx.off(l0, tok.meta["col"] - 1)
-            ra = region_attrs(tok.meta["attrs"], off, "div")
-            parent = current_region()
-            r = new_region(kind="div", start=ctx.off(l0), end=len(text), line=l0 + 1, col=tok.meta["col"],
-                           parent=parent, marking=ra["marking"], editor=ra["editor"], tearline=ra["tearline"])
-            r.unwrap = [(ctx.off(l0), ctx.off(l0 + 1))]
-            if ra["tearline"] and (parent.kind != "div" or not parent.marking or ra["marking"] is None):
-                ctx.err("E-TEARLINE", "a tearline must carry its own marking and sit directly inside a marked block",
-                        off, "write ::: {.tearline marking=\"TLP:CLEAR\"} inside the ::: {marking=...} block")
-            tok.meta["region"] = r
-            dup = duplicate_attrs(tok.meta.get("raw", ""))
-            if dup:
-                ctx.err("E-ATTR-DUP", f"attribute {dup!r} is given twice", off,
-                        "give each attribute once (a repeated marking is ambiguous)")
-                r.marking = scheme.labels[-1]
-            div_stack.append((r, tuple(id(c) for c in containers)))
-        elif typ == "div_close":
-            l0 = tok.map[0]
-            off = ctx.off(l0, tok.meta["col"] - 1)
-            if not div_stack:
-                ctx.err("E-DIV-STRAY", "closing ':::' without an opening fence", off,
-                        "remove it, or open the block with ::: {marking=\"…\"}")
+            elif t.type not in KNOWN_INLINE:
+                self.ctx.err("E-SYNTAX", f"unsupported Markdown construct ({t.type})", at.start,
+                             "envscan renders only the constructs listed in AUTHORING.md")
             else:
-                r, cpath = div_stack.pop()
-                if cpath != tuple(id(c) for c in containers):
-                    ctx.err("E-DIV-CROSSING", f"block opened on line {r.line} is closed in a different "
-                            "list, quote, note or admonition", off,
-                            "open and close a marked block at the same indentation, in the same container")
-                r.end = ctx.off(l0 + 1)
-                r.unwrap.append((ctx.off(l0), ctx.off(l0 + 1)))
-                tok.meta["region"] = r
-        elif typ == "div_bad":
-            l0 = tok.map[0]
-            ctx.err("E-DIV-SYNTAX", f"malformed fenced block: {tok.meta['error']}", ctx.off(l0, tok.meta["col"] - 1),
-                    "write ::: {marking=\"TLP:AMBER\"} (or {.editor}, {.tearline marking=\"…\"})")
-            # fail closed: treat as a fully restricted block until its fence is fixed
-            r = new_region(kind="div", start=ctx.off(l0), end=len(text), line=l0 + 1, col=tok.meta["col"],
-                           parent=current_region(), marking=scheme.labels[-1])
-            r.unwrap = [(ctx.off(l0), ctx.off(l0 + 1))]
-            tok.meta["region"] = r
-            div_stack.append((r, tuple(id(c) for c in containers)))
-        elif typ == "heading_open":
-            inline = tokens[i + 1]
-            l0 = tok.map[0]
-            lmap = _line_map(ctx, inline)
-            start = _abs(lmap, 0)
-            attrs = tok.meta.get("attrs") or {}
-            attr_text = tok.meta.get("attr_text")
-            if "attr_error" in tok.meta:
-                ctx.err("E-HEADING-ATTR", f"malformed heading attributes: {tok.meta['attr_error']}",
-                        _find_in_lines(ctx, tok.map, attr_text, start), "write {#sec-id} or {#sec-id .unnumbered}")
-            attr_off = _find_in_lines(ctx, tok.map, attr_text, None) if attr_text and attrs else None
-            classes = str(attrs.get("class", "")).split()
-            dup = duplicate_attrs(attr_text or "")
-            if dup:
-                ctx.err("E-ATTR-DUP", f"attribute {dup!r} is given twice", attr_off or start, "give each attribute once")
-            for k in attrs:
-                if k not in ("id", "class"):
-                    ctx.err("E-HEADING-ATTR", f"headings take only an id and classes, not {k!r}", attr_off or start,
-                            "mark a whole section with a ::: {marking=...} block")
-            for c in classes:
-                if c != "unnumbered":
-                    ctx.err("E-HEADING-ATTR", f"unknown heading class '.{c}'", attr_off or start,
-                            "the only heading class is .unnumbered")
-            level = int(tok.tag[1])
-            h = Node("heading", ctx.off(l0), ctx.off(l0 + 1), l0 + 1, (start - ctx.off(l0)) + 1, current_region(), note,
-                     {"level": level, "id": attrs.get("id"), "unnumbered": "unnumbered" in classes,
-                      "text": inline.content, "text_start": start, "attr_off": attr_off,
-                      "setext": tok.markup in ("=", "-")})
-            nodes.append(h)
-            tok.meta["node"] = h
-            h.data["inline"] = inline
-            texts.append((start, start + len(inline.content), inline.content))
-            walk_inline(inline.children or [], lmap, current_region(), note, h)
-            i += 3
-            continue
-        elif typ == "inline":
-            cell = i > 0 and tokens[i - 1].type in ("td_open", "th_open") and tok.map
-            lmap = _line_map(ctx, tok, cell_end.get(tok.map[0], 0) if cell else 0)
-            if cell:  # the next cell of this row starts after this one (and its '|')
-                cell_end[tok.map[0]] = lmap[0][1] - ctx.off(tok.map[0]) + len(tok.content.split("\n")[0].rstrip()) + 1
-            walk_inline(tok.children or [], lmap, current_region(), note, None)
-        elif typ == "html_block":
-            _html(ctx, tok.content, ctx.off(tok.map[0]), current_region(), nodes, note)
-        elif typ in ("fence", "code_block"):
-            l0 = tok.map[0]
-            if typ == "fence" and not FENCE_INFO_RE.fullmatch(tok.info.strip()):
-                ctx.err("E-CODE-INFO", "a code block's info string is a language name only (attributes are not "
-                        "allowed there)", ctx.off(l0), "write ```text or ```python; mark the block with ::: instead")
-            _code_check(ctx, tok.content, ctx.off(l0))
-            texts.append((ctx.off(l0), ctx.off(tok.map[1]), tok.content))
-            code_ranges.append((ctx.off(l0), ctx.off(tok.map[1])))
-        elif typ not in KNOWN_BLOCK:
-            ctx.err("E-SYNTAX", f"unsupported Markdown construct ({typ})", ctx.off(tok.map[0]) if tok.map else 0,
-                    "envscan renders only the constructs listed in AUTHORING.md")
-        if tok.level >= MAX_NESTING:
-            ctx.err("E-NESTING", f"blocks nested more than {MAX_NESTING} deep", ctx.off(tok.map[0]) if tok.map else 0,
-                    "flatten the lists or quotes")
-            break
-        i += 1
-    _coverage(ctx, tokens, env)
+                self.inline_token(t, at, lmap, pos, in_heading)
 
-    for r, _ in div_stack:
-        ctx.err("E-DIV-UNCLOSED", "fenced block is never closed", ctx.off(r.line - 1, r.col - 1),
-                "add a closing ':::' line; until then the rest of the file is treated as restricted")
-        r.end = len(text)
-        r.marking = scheme.labels[-1]
+    def inline_token(self, t: Token, at: _At, lmap: list[tuple[int, int]], pos: int,
+                     in_heading: Heading | None) -> None:
+        ctx = self.ctx
+        extra = set(t.attrs or {}) - NATURAL_ATTRS.get(t.type, set())
+        if extra:
+            ctx.err("E-ATTR-PLACE", f"attributes ({', '.join(sorted(extra))}) are not allowed on this element",
+                    at.start, "markings and classes go on a span [text]{marking=\"…\"}, a ::: block or a "
+                    "heading's {#id}; wrap the element in a span to mark it")
+        t.meta["abs"] = at.start
+        typ = t.type
+        if typ == "text":
+            self.texts.append((at.start, at.end, t.content))
+            _text_checks(ctx, t.content, at.start, lmap, pos)
+            for m in IBID_RE.finditer(t.content):
+                s = at.start + m.start()
+                self.nodes.append(Ibid(s, at.start + m.end(), *ctx.lc(s), at.region, at.note))
+        elif typ == "code_inline":
+            _code_check(ctx, t.content, at.start)
+            self.texts.append((at.start, at.end, t.content))
+            self.code_ranges.append((at.start, at.end))
+        elif typ == "footnote_ref":
+            ref = FnRef(*at, label=t.meta["label"])
+            self.add(t, ref)
+            if in_heading is not None:
+                in_heading.note_calls.append(ref)
+        elif typ == "inline_note":
+            self.inline_note(t, at, lmap)
+        elif typ == "cite":
+            self.cite(t, at, lmap)
+        elif typ == "xref":
+            self.add(t, XRef(*at, id=t.meta["id"]))
+        elif typ in ("link_open", "image"):
+            self.link(t, at)
+        elif typ == "html_inline":
+            _html(ctx, t.content, at.start, at.region, self.nodes, at.note)
 
-    # gap notes: a definition whose whole content is a []{.gap} span
-    gap_spans = [r for r in regions if r.kind == "span" and r.gap]
-    for nd in nodes:
-        if nd.kind == "fndef" and not nd.data.get("inline"):
-            cs, ce = nd.data["content"]
-            body = text[cs:ce].strip()
+    def add(self, t: Token, node: Node) -> None:
+        self.nodes.append(node)
+        t.meta["node"] = node
+
+    def span_open(self, t: Token, at: _At, in_heading: Heading | None) -> Region:
+        ctx = self.ctx
+        ra = self.region_attrs(dict(t.attrs or {}), at.start, "span")
+        r = self.new_region(kind="span", start=at.start, end=at.end, line=at.line, col=at.col, parent=at.region,
+                            marking=ra.marking, editor=ra.editor, gap=ra.gap)
+        if in_heading is not None and (ra.marking or ra.editor):
+            ctx.err("E-MARK-HEADING", "a heading may not be partly marked or hold an editor note", at.start,
+                    "mark the whole section with a ::: {marking=...} block instead")
+        t.meta["region"] = r
+        src = ctx.text[at.start:at.end]
+        close = src.rfind("]{")
+        dup = duplicate_attrs(src[close + 1:] if close > 0 else "")
+        if dup:
+            ctx.err("E-ATTR-DUP", f"attribute {dup!r} is given twice", at.start,
+                    "give each attribute once (a repeated marking is ambiguous)")
+            r.marking = self.scheme.labels[-1]
+        return r
+
+    def inline_note(self, t: Token, at: _At, lmap: list[tuple[int, int]]) -> None:
+        self.inline_notes += 1
+        label = f"^inline-{self.inline_notes}"
+        content = (_abs(lmap, t.meta["content_start"]), _abs(lmap, t.meta["content_end"]))
+        self.add(t, FnRef(*at, label=label, inline=True))
+        self.nodes.append(FnDef(at.start, at.end, at.line, at.col, at.region, None, label=label, inline=True,
+                                content=content, children=tuple(t.children or [])))
+        self.inline(t.children or [], lmap, at.region, label, None)
+
+    def cite(self, t: Token, at: _At, lmap: list[tuple[int, int]]) -> None:
+        inner = _abs(lmap, t.meta["inner_start"])
+        items = []
+        for it in t.meta["items"]:
+            for part in (it["prefix"], it["suffix"]):
+                bad = AFFIX_BAD.search(part)
+                if bad:
+                    self.ctx.err("E-CITE-AFFIX", f"a citation's prefix and suffix are plain text ({bad.group(0)!r} "
+                                 "is markup)", at.start, "move the markup out of the [...] citation")
+            items.append(CiteRef(it["key"], it["prefix"], it["locator"], it["suffix"], it["suppress_author"],
+                                 it["raw_rest"], inner + it["key_offset"]))
+        self.add(t, Cite(*at, items=tuple(items), bracketed=t.meta["bracketed"], raw=t.content))
+
+    def link(self, t: Token, at: _At) -> None:
+        ctx = self.ctx
+        attrs = dict(t.attrs or {})
+        target = str(attrs.get("href") or attrs.get("src") or "")
+        title = str(attrs.get("title", ""))
+        if t.type == "image":
+            self.add(t, Image(*at, target=target, title=title, alt=t.content))
+            self.texts.append((at.start, at.end, t.content + " " + title))
+        else:
+            self.add(t, Link(*at, target=target, title=title))
+        dest = urllib.parse.unquote(target)  # markdown-it percent-encodes the destination
+        if "<" in title or "<" in dest:
+            ctx.err("E-HTML-RAW", "HTML or a comment inside a link's or image's title or destination is "
+                    "not allowed", at.start, "write plain text there")
+        # alt text, titles and destinations are attribute values: a marking or editor span in them
+        # is not parsed as one and would be published (fail closed)
+        inner = (t.content if t.type == "image" else "") + "\n" + title + "\n" + dest
+        if LOOKALIKE_ATTR.search(inner) or EDITOR_ATTR.search(inner):
+            ctx.err("E-MARK-LOOKALIKE", "a marking or editor note inside an image's alt text or a link's "
+                    "or image's title is not honoured (it would be shown, unfiltered)", at.start,
+                    "mark the whole image or link: [![alt](file.png)]{marking=\"TLP:AMBER\"}")
+
+    # ------------------------------------------------------------------ whole chapter
+
+    def finish(self) -> None:
+        ctx = self.ctx
+        for r, _ in self.div_stack:
+            ctx.err("E-DIV-UNCLOSED", "fenced block is never closed", ctx.off(r.line - 1, r.col - 1),
+                    "add a closing ':::' line; until then the rest of the file is treated as restricted")
+            r.end = len(self.text)
+            r.marking = self.scheme.labels[-1]
+        self.gap_notes()
+        for m in ABBR_DEF_RE.finditer(self.text):
+            if not any(a <= m.start() < b for a, b in self.code_ranges):
+                ctx.err("E-ABBR-INLINE", "abbreviations are defined once, in mkdocs.yml (envscan: abbreviations:)",
+                        m.start(), "a definition here would reach every page of every edition")
+
+    def gap_notes(self) -> None:
+        """A known gap: a definition whose whole content is a []{.gap} span."""
+        ctx, text = self.ctx, self.text
+        gap_spans = [r for r in self.regions if r.kind == "span" and r.gap]
+        if not gap_spans:
+            return
+        for k, nd in enumerate(self.nodes):
+            if not isinstance(nd, FnDef) or nd.inline:
+                continue
+            cs, ce = nd.content
             g = [r for r in gap_spans if cs <= r.start < ce]
-            if g:
-                if not re.fullmatch(r"\[[^\]]*\]\{[^}]*\}", body):
-                    ctx.err("E-FN-GAP", "a known-gap note holds only its []{.gap} marker", g[0].start,
-                            "move other text into an editor note or restore the full note")
-                nd.data["gap"] = True
-                nd.data["gap_remark"] = body[1: body.index("]")] if body.startswith("[") and "]" in body else ""
-    for r in gap_spans:
-        if not any(nd.kind == "fndef" and nd.data.get("gap") and nd.data["content"][0] <= r.start < nd.data["content"][1]
-                   for nd in nodes):
-            ctx.err("E-FN-GAP", "[]{.gap} marks a footnote whose text is lost; it belongs in a footnote definition",
-                    r.start)
+            if not g:
+                continue
+            body = text[cs:ce].strip()
+            if not re.fullmatch(r"\[[^\]]*\]\{[^}]*\}", body):
+                ctx.err("E-FN-GAP", "a known-gap note holds only its []{.gap} marker", g[0].start,
+                        "move other text into an editor note or restore the full note")
+            remark = body[1: body.index("]")] if body.startswith("[") and "]" in body else ""
+            self.nodes[k] = dataclasses.replace(nd, gap=True, gap_remark=remark)
+            self.tokens[nd.token].meta["node"] = self.nodes[k]
+        for r in gap_spans:
+            if not any(isinstance(nd, FnDef) and nd.gap and nd.content[0] <= r.start < nd.content[1]
+                       for nd in self.nodes):
+                ctx.err("E-FN-GAP", "[]{.gap} marks a footnote whose text is lost; it belongs in a footnote "
+                        "definition", r.start)
 
-    for m in ABBR_DEF_RE.finditer(text):
-        if not any(a <= m.start() < b for a, b in code_ranges):
-            ctx.err("E-ABBR-INLINE", "abbreviations are defined once, in mkdocs.yml (envscan: abbreviations:)",
-                    m.start(), "a definition here would reach every page of every edition")
 
-    title = front.get("title") if isinstance(front.get("title"), str) else name
-    ch = Chapter(path=path, name=name, text=text, line_starts=ctx.starts, front=front, front_end=front_end,
-                 title=title, marking=chapter_marking, status=str(front.get("status", "draft")), root=root,
-                 regions=regions, nodes=nodes, texts=texts, tokens=tokens)
-    return ch, ctx.diags
+class _At(NamedTuple):
+    """Where an inline token sits: the first six fields of every node."""
+
+    start: int
+    end: int
+    line: int
+    col: int
+    region: Region
+    note: str | None
 
 
 def _code_check(ctx: _Ctx, content: str, offset: int) -> None:
@@ -658,8 +740,8 @@ def _html(ctx: _Ctx, content: str, offset: int, region: Region, nodes: list, not
     for m in HTML_COMMENT_RE.finditer(content):
         ctx.warn("W-HTML-COMMENT", "HTML comment: it is removed from every edition", offset + m.start(),
                  "use a ::: {.editor} block for notes to editors")
-        nodes.append(Node("comment", offset + m.start(), offset + m.end(), *ctx.lc(offset + m.start()), region, note,
-                          {"text": m.group(0)[4:-3]}))
+        nodes.append(Comment(offset + m.start(), offset + m.end(), *ctx.lc(offset + m.start()), region, note,
+                             text=m.group(0)[4:-3]))
     if stripped:
         ctx.err("E-HTML-RAW", "raw HTML is not allowed in chapters (hidden HTML is not removed HTML)", offset,
                 "use Markdown; mark restricted text with ::: {marking=...} or [text]{marking=...}")

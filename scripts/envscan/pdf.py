@@ -13,7 +13,8 @@ import re
 from pathlib import Path
 
 from .diagnostics import Diagnostic, error
-from .edition import AssembledEdition, _slug_class
+from .model import AssembledEdition
+from .render import marking_class as _slug_class
 from .project import Project
 from .site import asset_text
 

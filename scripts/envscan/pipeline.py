@@ -74,7 +74,7 @@ def read_and_resolve(root: Path, editions: list[str] | None) -> tuple[Project | 
     project, diags = load_project(root)
     if project is None:
         return None, [], diags, True
-    diags += resolve(project)
+    diags += resolve(project.source)
     eds, d = _select(project, editions)
     diags += d
     if d:
@@ -84,7 +84,7 @@ def read_and_resolve(root: Path, editions: list[str] | None) -> tuple[Project | 
 
 def assemble_checked(project: Project, ed, **kw) -> tuple[AssembledEdition, list[Diagnostic]]:
     """An edition assembled, then its visible text checked for copies of restricted text."""
-    ae, d = assemble(project, ed, **kw)
+    ae, d = assemble(project.source, ed, **kw)
     if not has_errors(d):
         d = d + source_leak_check(project, ae)
     return ae, d

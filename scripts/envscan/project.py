@@ -9,7 +9,7 @@ from pathlib import Path
 from .bib import Bibliography, load_bibliography
 from .config import Config, load_config
 from .diagnostics import Diagnostic, error, warning
-from .model import Chapter
+from .model import Chapter, Source
 from .parse import parse_chapter
 from .source import read_text
 
@@ -25,6 +25,11 @@ class Project:
     chapters: list[Chapter]
     bib: Bibliography
     assets: list[str] = field(default_factory=list)  # docs-relative non-Markdown files
+
+    @property
+    def source(self) -> Source:
+        """What the core receives: the data, without the root path to read from."""
+        return Source(self.config, self.chapters, self.bib, self.assets)
 
 
 def find_root(start: Path) -> Path | None:

@@ -17,7 +17,7 @@ import html
 import re
 from typing import Any, Callable, Protocol
 
-from .model import Node, Region
+from .model import Cite, Heading, Link, Node, Region, XRef
 
 BLOCK_TAGS = {"paragraph": "p", "blockquote": "blockquote", "bullet_list": "ul", "ordered_list": "ol",
               "list_item": "li", "table": "table", "thead": "thead", "tbody": "tbody", "tr": "tr",
@@ -46,15 +46,15 @@ class Context(Protocol):
 
     def editor_shown(self, r: Region) -> bool: ...
 
-    def heading_number(self, h: Node) -> str | None: ...
+    def heading_number(self, h: Heading) -> str | None: ...
 
-    def cite_html(self, n: Node, next_text: str) -> str: ...
+    def cite_html(self, n: Cite, next_text: str) -> str: ...
 
-    def xref_html(self, n: Node) -> str: ...
+    def xref_html(self, n: XRef) -> str: ...
 
     def note_call(self, n: Node) -> str: ...
 
-    def href(self, n: Node) -> str: ...
+    def href(self, n: Link) -> str: ...
 
 
 def esc(s: str) -> str:
@@ -200,17 +200,15 @@ class TreeRenderer:
         return f"<{tag}>" if tag in ("p", "li") else f"<{tag}>\n"
 
     def heading(self, t: Any, inline: Any, in_note: bool) -> None:
-        h: Node | None = t.meta.get("node") if t.meta else None
+        h: Heading | None = t.meta.get("node") if t.meta else None
         level = int(t.tag[1])
         num = self.ctx.heading_number(h) if h is not None else None
-        hid = (h.data.get("id") if h is not None else None) or slugify(self.plain(inline.children or []))
+        hid = (h.id if h is not None else None) or slugify(self.plain(inline.children or []))
         base, k = hid, 1
         while hid in self.ids:
             k += 1
             hid = f"{base}_{k}"
         self.ids.add(hid)
-        if h is not None:
-            h.data.setdefault("auto_ids", {})[id(self)] = hid
         saved, self.out = self.out, []
         self.inline(inline.children or [], in_note)
         inner, self.out = "".join(self.out), saved
@@ -257,7 +255,7 @@ class TreeRenderer:
             elif typ == "span_close":
                 pass
             elif typ == "link_open":
-                node: Node = c.meta["node"]
+                node: Link = c.meta["node"]
                 title = (c.attrs or {}).get("title")
                 t_attr = f' title="{esc(str(title))}"' if title else ""
                 out.append(f'<a href="{esc(ctx.href(node))}"{t_attr}>')
@@ -326,3 +324,120 @@ def plain_text(children: list[Any], visible: Callable[[Region], bool]) -> str:
             parts.append("")
         k += 1
     return re.sub(r"\s+", " ", "".join(parts)).strip()
+
+
+# --------------------------------------------------------------------------- templates
+# Every piece of HTML envscan writes around the rendered tree: one place for presentation.
+
+GAP_TEXT = "Note text not available in this digital edition."
+_CALL_RE = re.compile(r'<sup id="fnref(\d*):(\d+)"><a class="footnote-ref" href="#fn:\d+">\d+</a></sup>')
+
+
+def page_url(name: str) -> str:
+    """A docs-relative page name (``02-review.md``) as the site's URL (``02-review.html``)."""
+    return name[:-3] + ".html" if name.endswith(".md") else name
+
+
+def link(href: str, inner_html: str) -> str:
+    return f'<a href="{esc(href)}">{inner_html}</a>'
+
+
+def anchor(aid: str) -> str:
+    return f'<a id="{esc(aid)}"></a>'
+
+
+def reference_link(key: str, inner_html: str) -> str:
+    return link(f"{page_url('references.md')}#ref-{key}", inner_html)
+
+
+def marking_class(label: str) -> str:
+    return "marking-" + re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+
+
+def banner(label: str) -> str:
+    return (f'<div class="envscan-banner {marking_class(label)}" role="note" aria-label="Marking {esc(label)}">'
+            f"<span>{esc(label)}</span></div>\n")
+
+
+def framed(marking: str, body: str) -> str:
+    """A page's content between its two marking banners."""
+    return banner(marking) + body + banner(marking)
+
+
+def note_call(number: int, nth: int) -> str:
+    rid = f"fnref:{number}" if nth == 1 else f"fnref{nth}:{number}"
+    return f'<sup id="{rid}"><a class="footnote-ref" href="#fn:{number}">{number}</a></sup>'
+
+
+def gap_note() -> str:
+    return f"<p><em>{GAP_TEXT}</em></p>"
+
+
+def notes_list(notes: list[Any]) -> str:
+    """The notes of a page, numbered as in the whole edition, each with a link back."""
+    if not notes:
+        return ""
+    items = "\n".join(
+        f'<li id="fn:{nt.number}" value="{nt.number}"{" class=" + chr(34) + "envscan-gap" + chr(34) if nt.gap else ""}>'
+        f'{nt.html} <a class="footnote-backref" href="#fnref:{nt.number}" '
+        f'title="Back to the text of note {nt.number}">&#8617;</a></li>'
+        for nt in notes)
+    return f'<div class="footnote">\n<hr>\n<ol start="{notes[0].number}">\n{items}\n</ol>\n</div>\n'
+
+
+def pdf_body(body: str, notes: dict[int, str]) -> str:
+    """The PDF's body: the same HTML, each first note call replaced by the note itself (a CSS
+    footnote), later calls by a reference to it. The calls are envscan's own markup."""
+    def call(m: re.Match[str]) -> str:
+        num = int(m.group(2))
+        if m.group(1):
+            return f'<sup class="fn-again"><a href="#fn:{num}">{num}</a></sup>'
+        text = re.sub(r"</p>\s*<p>", "<br>", notes.get(num, ""))
+        text = re.sub(r"</?p>", "", text).strip()
+        return f'<span class="footnote" id="fn:{num}">{text}</span>'
+
+    return _CALL_RE.sub(call, body)
+
+
+def cover(report: Any, edition: Any, marking: str, pdf_enabled: bool) -> str:
+    """Landing-page block: title, year, period, edition, marking, PDF link."""
+    from .edition import pdf_filename
+
+    rows = [f'<p class="cover-title">{esc(report.title)}</p>']
+    if report.subtitle:
+        rows.append(f'<p class="cover-subtitle">{esc(report.subtitle)}</p>')
+    facts = [x for x in (edition.title, f"Year {report.year}" if report.year else "",
+                         f"Period covered {report.period}" if report.period else "", marking) if x]
+    rows.append(f'<p class="cover-facts">{" · ".join(esc(x) for x in facts)}</p>')
+    if pdf_enabled and edition.pdf:
+        rows.append(f'<p class="cover-pdf"><a href="{pdf_filename(report.title, edition.name)}" download>'
+                    f'Download the PDF of this edition</a></p>')
+    return '<div class="envscan-cover">\n' + "\n".join(rows) + "\n</div>\n"
+
+
+def references(keys: list[str], entries: dict[str, str], note_backs: dict[str, list[Any]],
+               text_backs: dict[str, list[tuple[str, str, str]]]) -> str:
+    rows = []
+    for k in keys:
+        parts = []
+        backs = note_backs.get(k, [])
+        if backs:
+            nums = ", ".join(link(f"{page_url(nt.page)}#fn:{nt.number}", str(nt.number)) for nt in backs)
+            parts.append(f'Cited in note{"s" if len(backs) > 1 else ""} {nums}')
+        if text_backs.get(k):
+            parts.append("in the text at " + ", ".join(link(f"{page_url(pg)}#{a}", esc(lbl))
+                                                       for pg, a, lbl in text_backs[k]))
+        back_html = f' <span class="envscan-backrefs">{"; ".join(parts)}.</span>' if parts else ""
+        rows.append(f'<li id="ref-{esc(k)}">{entries[k]}{back_html}</li>')
+    return '<h1 id="references">References</h1>\n<ul class="envscan-references">\n' + "\n".join(rows) + "\n</ul>\n"
+
+
+def abbreviations(used: dict[str, str]) -> str:
+    rows = "\n".join(f"<tr>\n<td>{esc(a)}</td>\n<td>{esc(x)}</td>\n</tr>" for a, x in sorted(used.items()))
+    return ('<h1 id="abbreviations">Abbreviations</h1>\n<table>\n<thead>\n<tr>\n<th>Abbreviation</th>\n'
+            f"<th>Meaning</th>\n</tr>\n</thead>\n<tbody>\n{rows}\n</tbody>\n</table>\n")
+
+
+def not_found() -> str:
+    return ('<h1 id="not-found">Page not found</h1>\n<p>This page is not part of this edition. Use the navigation '
+            "or search to find a chapter.</p>\n")

@@ -18,6 +18,7 @@ from typing import Callable
 from .config import Edition
 from .diagnostics import Diagnostic, error, has_errors
 from .pipeline import _select, assemble_checked, read_and_resolve
+from .assets import AssetError
 from .site import write_config, write_tree
 
 
@@ -84,7 +85,10 @@ def _prepare(root: Path, edition: str | None, work: Path) -> tuple[Path | None, 
     diags += d
     if has_errors(diags):
         return None, diags, eds[0]
-    docs = write_tree(project, ae, work)
+    try:
+        docs = write_tree(project, ae, work)
+    except AssetError as exc:
+        return None, diags + exc.diagnostics, eds[0]
     return write_config(project, ae, work, docs, work / "site"), diags, eds[0]
 
 

@@ -1,11 +1,15 @@
 """Write an assembled edition and render it (the output end): MkDocs site, PDF, gate, swap.
 
-MkDocs only ever sees the edition's own plain-Markdown tree, written to a temporary folder
-with a generated config (no repo_url/edit_uri, no git plugins, only allow-listed extensions).
+MkDocs never parses a source: it is handed placeholder pages (front matter only) in a
+temporary folder with a generated config (no repo_url/edit_uri, no git plugins, no Markdown
+extensions), and envscan's hooks (``mkdocs_hooks``) supply each page's HTML and table of contents,
+rendered by ``render`` from the filtered tree. MkDocs still does nav, theme, search and sitemap.
 """
 
 from __future__ import annotations
 
+import html
+import dataclasses
 import json
 import logging
 import os
@@ -20,12 +24,10 @@ import yaml
 
 from .config import _Tagged, tagged_representer
 from .diagnostics import Diagnostic, error, warning
+from .assets import AssetError
 from .edition import AssembledEdition
 from .project import Project
 
-ALLOWED_EXTENSIONS = {"abbr", "admonition", "attr_list", "tables", "toc", "md_in_html", "def_list",
-                      "pymdownx.details", "pymdownx.superfences", "pymdownx.tilde", "pymdownx.caret",
-                      "pymdownx.smartsymbols", "sane_lists", "smarty"}
 THEME_KEYS = {"name", "language", "features", "palette", "icon", "logo", "favicon"}
 
 
@@ -43,15 +45,6 @@ def asset_text(name: str) -> str:
 def edition_config(project: Project, ae: AssembledEdition, docs: Path, site: Path) -> dict:
     raw = project.config.raw
     rep = project.config.report
-    exts = []
-    for e in raw.get("markdown_extensions") or []:
-        name = e if isinstance(e, str) else next(iter(e)) if isinstance(e, dict) and e else None
-        if name in ALLOWED_EXTENSIONS:
-            exts.append(e)
-    names = {e if isinstance(e, str) else next(iter(e)) for e in exts}
-    for need in ("attr_list", "abbr", "tables", "md_in_html"):
-        if need not in names:
-            exts.append(need)
     theme_raw = raw.get("theme") or {}
     theme = {k: v for k, v in theme_raw.items() if k in THEME_KEYS} if isinstance(theme_raw, dict) else {}
     theme.setdefault("name", "material")
@@ -66,7 +59,8 @@ def edition_config(project: Project, ae: AssembledEdition, docs: Path, site: Pat
         "site_dir": str(site),
         "use_directory_urls": False,
         "theme": theme,
-        "markdown_extensions": exts,
+        "markdown_extensions": [],  # MkDocs renders no source: pages arrive as HTML through the hooks
+        "hooks": [str(Path(__file__).with_name("mkdocs_hooks.py"))],
         "plugins": [{"search": {"lang": rep.language}}],
         "extra_css": ["assets/envscan.css"],
         "nav": nav,
@@ -222,13 +216,38 @@ def mkdocs_runner():
     return InProcessMkDocs()
 
 
+def toc_tokens(toc: list[tuple[int, str, str]]) -> list[dict]:
+    """A page's headings as MkDocs' TOC tokens (nested by level; names HTML-escaped)."""
+    root: list[dict] = []
+    stack: list[tuple[int, dict]] = []
+    for level, hid, title in toc:
+        tok = {"level": level, "id": hid, "name": html.escape(title), "children": []}
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        (stack[-1][1]["children"] if stack else root).append(tok)
+        stack.append((level, tok))
+    return root
+
+
+def placeholder(title: str, search: bool = True) -> bytes:
+    """The Markdown file MkDocs is handed for a page: front matter only. Its content comes,
+    already rendered, from the edition through the hooks (``mkdocs_hooks``)."""
+    meta = f"title: {json.dumps(title, ensure_ascii=False)}\n" + ("" if search else "search:\n  exclude: true\n")
+    return f"---\n{meta}---\n".encode("utf-8")
+
+
+PAGES_FILE = "envscan-pages.json"
+
+
 def write_tree(project: Project, ae: AssembledEdition, work: Path) -> Path:
-    """Write the edition's docs tree under ``work``: pages, envscan's stylesheet, and the
-    referenced images with their metadata stripped. Files already holding the same bytes are
-    left alone and files no longer in the edition are removed, so a live preview can rewrite
-    the same folder."""
+    """Write the edition's docs tree under ``work``: placeholder pages, the rendered pages
+    (``envscan-pages.json``, beside the tree: HTML and TOC per page), envscan's stylesheet, and
+    the referenced images re-encoded. Files already holding the same bytes are left alone and
+    files no longer in the edition are removed, so a live preview can rewrite the same folder."""
     docs = work / "docs"
-    files = {p.name: p.site_md.encode("utf-8") for p in ae.pages}
+    rendered = {p.name: {"html": p.html, "toc": toc_tokens(p.toc)} for p in ae.pages}
+    _write_if_changed(work / PAGES_FILE, json.dumps(rendered, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+    files = {p.name: placeholder(p.title, search=p.listed) for p in ae.pages}
     files["assets/envscan.css"] = asset_text("envscan.css").encode("utf-8")
     src_docs = project.root / project.config.docs_dir
     from .assets import AssetError
@@ -348,7 +367,10 @@ def render_edition(project: Project, ae: AssembledEdition, out: Path, epoch: int
     work = new_work_dir(project.root, name)
     try:
         step(f"writing {name}")
-        docs = write_tree(project, ae, work)
+        try:
+            docs = write_tree(project, ae, work)
+        except AssetError as exc:  # an image that cannot be published: named errors, nothing written
+            return diags + [dataclasses.replace(d, edition=name) for d in exc.diagnostics]
         site = work / "site"
         cfg_file = write_config(project, ae, work, docs, site)
         step(f"rendering {name} site")
