@@ -461,7 +461,8 @@ def prepare_mkdocs_tree(root: Path, edition: str, work: Path) -> tuple[Path, obj
     import yaml
 
     from envscan.edition import assemble
-    from envscan.site import _Dumper, edition_config, write_tree
+    from envscan.config import ConfigDumper as _Dumper
+    from envscan.site import edition_config, write_tree
 
     project, _ = load(root)
     ae, d = assemble(project, edition_of(project, edition))
@@ -481,7 +482,8 @@ def build_breakdown(root: Path, edition: str, n: int) -> dict:
     from envscan.edition import assemble
     from envscan.gate import Gate
     from envscan.pipeline import source_leak_check
-    from envscan.site import _Dumper, edition_config, run_mkdocs, theme_roots, write_tree
+    from envscan.config import ConfigDumper as _Dumper
+    from envscan.site import edition_config, run_mkdocs, theme_roots, write_tree
 
     keys = ["load+resolve", "assemble", "source_leak_check", "write tree+config", "mkdocs (in process)",
             "leak gate (scan_tree)"]
@@ -574,9 +576,9 @@ def pdf_direct(root: Path, edition: str, n: int) -> dict:
     ae, _ = assemble(project, edition_of(project, edition))
     work = Path(tempfile.mkdtemp(prefix="envscan-bench-pdf-"))
     try:
-        html_t = fn_series(lambda: epdf.build_html(project, ae, 0), n, warmup=0)
+        html_t = fn_series(lambda: epdf.build_html(project.config, ae, 0), n, warmup=0)
         errs: list = []
-        total = fn_series(lambda: errs.extend(epdf.render_pdf(project, ae, work / "x.pdf", 0)), n, warmup=0)
+        total = fn_series(lambda: errs.extend(epdf.render_pdf(project.config, ae, work / "x.pdf", 0)), n, warmup=0)
         if errs:
             raise BenchError(f"render_pdf: {errs[0].message}")
         return {"build_html": html_t, "render_pdf": total, "pdf_kb": (work / "x.pdf").stat().st_size / 1024}

@@ -9,9 +9,8 @@ import pybtex.errors
 from pybtex.database import BibliographyData, Entry
 from pybtex.database.input.bibtex import Parser
 
-from .config import Scheme
+from .config import Scheme, canonical_label
 from .diagnostics import Diagnostic, error, warning
-from .parse import canonical_label
 
 REQUIRED = {
     "article": [("author",), ("title",), ("journal",), ("year",)],

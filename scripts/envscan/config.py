@@ -8,6 +8,7 @@ Errors come back as diagnostics carrying the YAML line.
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,7 @@ TLP2_COLOURS = {
 }
 
 
-class _Tagged:
+class Tagged:
     def __init__(self, tag: str, value: Any):
         self.tag, self.value = tag, value
 
@@ -45,7 +46,7 @@ def _construct_unknown(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) ->
         value = loader.construct_sequence(node)
     else:
         value = loader.construct_mapping(node)
-    return _Tagged(node.tag, value)
+    return Tagged(node.tag, value)
 
 
 TolerantLoader.add_multi_constructor("", _construct_unknown)
@@ -114,12 +115,17 @@ def yaml_bounds(text: str, loader: type = TolerantLoader) -> tuple[int, int, str
     return None
 
 
-def tagged_representer(dumper: yaml.Dumper, data: _Tagged) -> yaml.Node:
+def tagged_representer(dumper: yaml.BaseDumper, data: Tagged) -> yaml.Node:
     if isinstance(data.value, str):
         return dumper.represent_scalar(data.tag, data.value)
     if isinstance(data.value, list):
         return dumper.represent_sequence(data.tag, data.value)
     return dumper.represent_mapping(data.tag, data.value)
+
+
+def canonical_label(label: str) -> str:
+    """A marking label as compared for look-alikes: NFKC, no spaces, upper case."""
+    return unicodedata.normalize("NFKC", label).replace(" ", "").upper()
 
 
 @dataclass(frozen=True)
@@ -395,3 +401,10 @@ def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, lis
                  abbreviations={str(k): str(v) for k, v in abbr.items()}, gate_allow=allow,
                  pdf_enabled=bool(es.get("pdf", True)), line_of=lines)
     return cfg, diags
+
+
+class ConfigDumper(yaml.SafeDumper):
+    """Writes a config back as YAML, keeping tags it does not know (``!ENV``...) as written."""
+
+
+ConfigDumper.add_representer(Tagged, tagged_representer)

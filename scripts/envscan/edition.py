@@ -18,8 +18,10 @@ the edition is numbered and rendered; nothing is cut out of source text.
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -27,11 +29,11 @@ from . import render as tpl
 from .cite import Styler, format_reference_html, ibid_positions, render_item, sort_key
 from .config import Edition
 from .diagnostics import Diagnostic
-from .gate import Restricted
 from .model import (AssembledEdition, Chapter, Cite, CiteRef, Comment, FnDef, FnRef, Heading, Image, Link, Node, Note,
-                    Page, Region, Removed, Section, Source, XRef)
+                    Page, Region, Removed, Restricted, Section, Source, XRef)
 from .render import RenderError, TreeRenderer, plain_text
 
+_NON_SPACE = re.compile(r"\S")  # what str.strip() keeps (both use Unicode white space)
 ASSET_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}  # .svg: refused by assets, with a hint
 
 
@@ -86,11 +88,64 @@ def _words(s: str) -> int:
 
 def _text_in(ch: Chapter, s: int, e: int, skip: list[tuple[int, int]] | None = None) -> str:
     """The source text runs inside [s, e), minus ``skip`` ranges (restricted passages)."""
+    starts, order = _texts_index(ch)
+    # only the runs starting in [s, e) can lie inside it; kept in the order of ch.texts
+    hits = sorted(order[bisect.bisect_left(starts, s):bisect.bisect_right(starts, e)])
+    texts = ch.texts
+    inside = _Ranges(skip)
     out = []
-    for a, b, t in ch.texts:
-        if a >= s and b <= e and not any(x <= a and b <= y for x, y in skip or ()):
+    for k in hits:
+        a, b, t = texts[k]
+        if b <= e and not inside.holds(a, b):
             out.append(t)
     return " ".join(out)
+
+
+class _Ranges:
+    """A set of ranges (x, y), asked whether one of them holds a point or a run: O(log n)."""
+
+    def __init__(self, ranges: list[tuple[int, int]] | None) -> None:
+        rs = sorted(ranges or ())
+        self.starts = [x for x, _ in rs]
+        self.max_end: list[int] = []  # the largest y among the ranges up to each index
+        m = None
+        for _, y in rs:
+            m = y if m is None or y > m else m
+            self.max_end.append(m)
+
+    def holds(self, a: int, b: int) -> bool:
+        """Some range has x <= a and b <= y."""
+        i = bisect.bisect_right(self.starts, a) - 1
+        return i >= 0 and self.max_end[i] >= b
+
+    def holds_point(self, p: int) -> bool:
+        """Some range has x <= p < y."""
+        i = bisect.bisect_right(self.starts, p) - 1
+        return i >= 0 and self.max_end[i] > p
+
+
+_TEXTS_INDEX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_NODES_INDEX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _texts_index(ch: Chapter) -> tuple[list[int], list[int]]:
+    """ch.texts sorted by start: (starts, indices into ch.texts); cached per chapter."""
+    hit = _TEXTS_INDEX.get(ch)
+    if hit is None or hit[0] is not ch.texts or hit[1] != len(ch.texts):
+        order = sorted(range(len(ch.texts)), key=lambda k: ch.texts[k][0])
+        hit = (ch.texts, len(ch.texts), [ch.texts[k][0] for k in order], order)
+        _TEXTS_INDEX[ch] = hit
+    return hit[2], hit[3]
+
+
+def _nodes_index(ch: Chapter) -> tuple[list[int], list[int]]:
+    """ch.nodes sorted by start: (starts, indices into ch.nodes); cached per chapter."""
+    hit = _NODES_INDEX.get(ch)
+    if hit is None or hit[0] is not ch.nodes or hit[1] != len(ch.nodes):
+        order = sorted(range(len(ch.nodes)), key=lambda k: ch.nodes[k].start)
+        hit = (ch.nodes, len(ch.nodes), [ch.nodes[k].start for k in order], order)
+        _NODES_INDEX[ch] = hit
+    return hit[2], hit[3]
 
 
 @dataclass
@@ -122,8 +177,9 @@ class Filtered:
 def filter_source(src: Source, ed: Edition) -> Filtered:
     vis = Visibility(src, ed)
     f = Filtered(vis, [ch for ch in src.chapters if vis.visible(ch.root)])
+    kept = {id(ch) for ch in f.chapters}
     for ch in src.chapters:
-        if ch not in f.chapters:
+        if id(ch) not in kept:
             _removed_chapter(f, ch)
     for ch in f.chapters:
         for r in ch.regions[1:]:
@@ -169,8 +225,12 @@ def _removed_region(f: Filtered, ch: Chapter, r: Region) -> None:
 def _removed_parts(f: Filtered, ch: Chapter, lo: int, hi: int, marking: str,
                    skip: list[tuple[int, int]] | None = None) -> None:
     """Report the sections and notes that go with a removed chapter or region (no text)."""
-    for n in ch.nodes:
-        if not lo <= n.start < hi or any(a <= n.start < b for a, b in skip or ()):
+    starts, order = _nodes_index(ch)
+    nodes = ch.nodes
+    skipped = _Ranges(skip)
+    for k in sorted(order[bisect.bisect_left(starts, lo):bisect.bisect_left(starts, hi)]):  # in ch.nodes order
+        n = nodes[k]
+        if skipped.holds_point(n.start):
             continue
         if isinstance(n, Heading):
             f.removed.append(Removed(f"{ch.path}:{n.line}:{n.col}", marking, "section", _words(n.text)))
@@ -387,15 +447,21 @@ def cite(src: Source, f: Filtered, nb: Numbering) -> Citations:
     for ch in f.chapters:
         defs = ch.note_defs()
         heads = [h for h in ch.headings() if f.node_visible(defs, h)]
+        head_starts = [h.start for h in heads]
+        in_order = all(a <= b for a, b in zip(head_starts, head_starts[1:]))
         for n in ch.nodes:
             if not (isinstance(n, Cite) and n.note is None and not n.makes_note and f.node_visible(defs, n)):
                 continue
             cited.extend(i.key for i in n.items if i.key in bib.entries)
             anchor = f"cite-{len(inplace) + 1}"
             inplace[id(n)] = anchor
-            before = [h for h in heads if h.start <= n.start]
-            sec = nb.numbers.get(id(before[-1])) if before else None
-            label = f"§{sec}" if sec else (heading_text(f.vis, before[-1]) if before else ch.title)
+            if in_order:  # the last heading before the citation
+                k = bisect.bisect_right(head_starts, n.start)
+                last = heads[k - 1] if k else None
+            else:
+                last = next((h for h in reversed(heads) if h.start <= n.start), None)
+            sec = nb.numbers.get(id(last)) if last is not None else None
+            label = f"§{sec}" if sec else (heading_text(f.vis, last) if last is not None else ch.title)
             for i in n.items:
                 if i.key in bib.entries:
                     text_backlinks.setdefault(i.key, []).append((ch.name, anchor, label))
@@ -403,10 +469,12 @@ def cite(src: Source, f: Filtered, nb: Numbering) -> Citations:
     positions = ibid_positions([[] if nt.gap else nt.cites for nt in nb.notes], nb.boundaries) \
         if src.config.ibid else [["first"] * len(nt.cites) for nt in nb.notes]
     note_backlinks: dict[str, list[Note]] = {}
+    linked: set[tuple[str, int]] = set()  # (key, id(note)) already listed
     for nt in nb.notes:
         for c in nt.cites:
             lst = note_backlinks.setdefault(c.key, [])
-            if nt not in lst:
+            if (c.key, id(nt)) not in linked:
+                linked.add((c.key, id(nt)))
                 lst.append(nt)
     references = sorted(set(cited), key=lambda k: sort_key(styler, k))
     for k in references:
@@ -480,7 +548,9 @@ class _Layout:
         assert ch is not None
         note = self.nb.note_of.get((ch.path, n.note)) if n.note else None
         dn = self.defs.get(n.note) if n.note else None
-        lead = bool(dn) and ch.text[dn.content[0]:n.start].strip() == "" if dn else False
+        # the citation leads its note: only white space between the note's start and it
+        lead = bool(dn) and _NON_SPACE.search(ch.text, dn.content[0], max(dn.content[0], n.start)) is None \
+            if dn else False
         anchor = tpl.anchor(self.cz.inplace[id(n)]) if id(n) in self.cz.inplace else ""
         text = self.cluster(list(n.items), note, lead, narrative=not n.bracketed)
         if next_text.startswith("."):  # "Ibid." or "et al." before the sentence's own full stop

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterator, NamedTuple
 if TYPE_CHECKING:
     from .bib import Bibliography
     from .config import Config, Edition
-    from .gate import Restricted
 
 
 # --------------------------------------------------------------------------- source model
@@ -221,6 +220,16 @@ class Source:
 
 
 # --------------------------------------------------------------------------- edition model
+
+
+@dataclass(frozen=True)
+class Restricted:
+    """One restricted passage an edition must not show (plain text): what the leak gate checks."""
+
+    id: str
+    text: str
+    origin: str
+    marking: str
 
 
 @dataclass(eq=False)

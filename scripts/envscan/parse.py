@@ -10,14 +10,13 @@ import bisect
 import dataclasses
 import difflib
 import re
-import unicodedata
 import urllib.parse
 from typing import Any, NamedTuple
 
 import yaml
 from markdown_it.token import Token
 
-from .config import Scheme
+from .config import Scheme, canonical_label
 from .diagnostics import Diagnostic, error, warning
 from .mdparse import make_parser
 from .model import (Chapter, Cite, CiteRef, Comment, FnDef, FnRef, Heading, Ibid, Image, Link, Node, Region, XRef,
@@ -56,10 +55,6 @@ KNOWN_INLINE = {"text", "softbreak", "hardbreak", "code_inline", "em_open", "em_
                 "s_open", "s_close", "link_open", "link_close", "image", "span_open", "span_close", "cite", "xref",
                 "inline_note", "footnote_ref", "html_inline"}
 NATURAL_ATTRS = {"link_open": {"href", "title"}, "image": {"src", "alt", "title"}}
-
-
-def canonical_label(label: str) -> str:
-    return unicodedata.normalize("NFKC", label).replace(" ", "").upper()
 
 
 class _Ctx:
@@ -130,8 +125,13 @@ def _line_map(ctx: _Ctx, tok, start_col: int = 0) -> list[tuple[int, int]]:
     return out
 
 
+def _first(pair: tuple[int, int]) -> int:
+    return pair[0]
+
+
 def _abs(lmap: list[tuple[int, int]], pos: int) -> int:
-    i = bisect.bisect_right([c for c, _ in lmap], pos) - 1
+    # the last line whose content offset is <= pos (content offsets are increasing)
+    i = bisect.bisect_right(lmap, pos, key=_first) - 1
     c, a = lmap[max(i, 0)]
     return a + (pos - c)
 
@@ -351,12 +351,19 @@ class _ChapterParser:
         ctx = self.ctx
         label = tok.meta["label"]
         l0, l1 = tok.map if tok.map else (0, 0)
-        m = re.search(r"\[\^" + re.escape(label) + r"\]:[ \t]*", ctx.lines[l0])
-        col = (m.start() + 1) if m else 1
+        # where "[^label]:" and the blanks after it are on the line (a str search: one regex per
+        # label would be compiled for every note)
+        line = ctx.lines[l0]
+        m_start = line.find(f"[^{label}]:")
+        m_end = m_start + len(label) + 4
+        if m_start >= 0:
+            while m_end < len(line) and line[m_end] in " \t":
+                m_end += 1
+        col = (m_start + 1) if m_start >= 0 else 1
         if self.note_stack:
             ctx.err("E-FN-NESTED", "a footnote definition inside another footnote", ctx.off(l0, col - 1))
         node = FnDef(ctx.off(l0, 0), ctx.off(l1, 0), l0 + 1, col, self.current_region(), None, label=label,
-                     content=(ctx.off(l0, m.end() if m else 0), ctx.off(l1, 0)), token=i)
+                     content=(ctx.off(l0, m_end if m_start >= 0 else 0), ctx.off(l1, 0)), token=i)
         self.nodes.append(node)
         tok.meta["node"] = node
         self.note_stack.append(label)
@@ -607,8 +614,14 @@ class _ChapterParser:
             r.end = len(self.text)
             r.marking = self.scheme.labels[-1]
         self.gap_notes()
+        code = sorted(self.code_ranges)
+        code_starts = [a for a, _ in code]
+        code_max_end: list[int] = []  # the largest end among the code ranges up to each index
+        for _, b in code:
+            code_max_end.append(b if not code_max_end or b > code_max_end[-1] else code_max_end[-1])
         for m in ABBR_DEF_RE.finditer(self.text):
-            if not any(a <= m.start() < b for a, b in self.code_ranges):
+            i = bisect.bisect_right(code_starts, m.start()) - 1
+            if not (i >= 0 and code_max_end[i] > m.start()):  # not inside code
                 ctx.err("E-ABBR-INLINE", "abbreviations are defined once, in mkdocs.yml (envscan: abbreviations:)",
                         m.start(), "a definition here would reach every page of every edition")
 
@@ -618,13 +631,19 @@ class _ChapterParser:
         gap_spans = [r for r in self.regions if r.kind == "span" and r.gap]
         if not gap_spans:
             return
+        # gap spans by start (regions are in document order; sorted to be sure): a note's spans by bisection
+        by_start = sorted(gap_spans, key=lambda r: r.start)
+        starts = [r.start for r in by_start]
+        pos_in_list = {id(r): i for i, r in enumerate(gap_spans)}
+        gap_defs: list[FnDef] = []
         for k, nd in enumerate(self.nodes):
             if not isinstance(nd, FnDef) or nd.inline:
                 continue
             cs, ce = nd.content
-            g = [r for r in gap_spans if cs <= r.start < ce]
-            if not g:
+            lo, hi = bisect.bisect_left(starts, cs), bisect.bisect_left(starts, ce)
+            if lo == hi:
                 continue
+            g = [by_start[min(range(lo, hi), key=lambda j: pos_in_list[id(by_start[j])])]]  # the first in list order
             body = text[cs:ce].strip()
             if not re.fullmatch(r"\[[^\]]*\]\{[^}]*\}", body):
                 ctx.err("E-FN-GAP", "a known-gap note holds only its []{.gap} marker", g[0].start,
@@ -632,9 +651,16 @@ class _ChapterParser:
             remark = body[1: body.index("]")] if body.startswith("[") and "]" in body else ""
             self.nodes[k] = dataclasses.replace(nd, gap=True, gap_remark=remark)
             self.tokens[nd.token].meta["node"] = self.nodes[k]
+            gap_defs.append(self.nodes[k])
+        # which gap spans lie in a known-gap note: the notes' content ranges, by start
+        ranges = sorted(nd.content for nd in gap_defs)
+        r_starts = [a for a, _ in ranges]
+        max_end: list[int] = []
+        for _, b in ranges:
+            max_end.append(b if not max_end or b > max_end[-1] else max_end[-1])
         for r in gap_spans:
-            if not any(isinstance(nd, FnDef) and nd.gap and nd.content[0] <= r.start < nd.content[1]
-                       for nd in self.nodes):
+            i = bisect.bisect_right(r_starts, r.start) - 1
+            if not (i >= 0 and max_end[i] > r.start):
                 ctx.err("E-FN-GAP", "[]{.gap} marks a footnote whose text is lost; it belongs in a footnote "
                         "definition", r.start)
 
@@ -710,16 +736,17 @@ def _text_checks(ctx: _Ctx, content: str, a_start: int, lmap, pos: int) -> None:
                 a_start + m.start(), "paste the text into the chapter and mark it; envscan filters only chapters")
     # look-alike fences: visible text that looks like a ':::' line
     fence_like = False
-    for k, line in enumerate(content.split("\n")):
+    line_off = 0  # offset of the line in content
+    for line in content.split("\n"):
         if LOOKALIKE_FENCE.match(line) and not line.strip().startswith(":::"):
             fence_like = True
             ctx.err("E-MARK-LOOKALIKE", "this line looks like a ':::' fence but is not one (it would be shown as text)",
-                    _abs(lmap, pos + sum(len(x) + 1 for x in content.split("\n")[:k])),
-                    "write the fence with three ASCII colons at the start of a line")
+                    _abs(lmap, pos + line_off), "write the fence with three ASCII colons at the start of a line")
         elif line.strip().startswith(":::"):
             fence_like = True
             ctx.err("E-DIV-SYNTAX", "':::' inside a paragraph: a fence needs its own line", a_start,
                     "put a blank line before the fence")
+        line_off += len(line) + 1
     m = LOOKALIKE_ATTR.search(content) or (None if fence_like else EDITOR_ATTR.search(content))
     if m:
         ctx.err("E-MARK-LOOKALIKE", "text looks like a marking attribute but is not parsed as one "

@@ -15,8 +15,8 @@ from pathlib import Path
 from .diagnostics import Diagnostic, error
 from .model import AssembledEdition
 from .render import marking_class as _slug_class
-from .project import Project
-from .site import asset_text
+from .config import Config
+from .render import asset_text
 
 def _fix_links(body: str) -> str:
     # one document: page links become in-document anchors
@@ -25,12 +25,12 @@ def _fix_links(body: str) -> str:
     return body
 
 
-def build_html(project: Project, ae: AssembledEdition, epoch: int) -> str:
-    rep = project.config.report
+def build_html(config: Config, ae: AssembledEdition, epoch: int) -> str:
+    rep = config.report
     ed = ae.edition
     parts = []
     created = dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    top = max((p.marking for p in ae.pages), key=project.config.scheme.rank, default=ed.max_marking)
+    top = max((p.marking for p in ae.pages), key=config.scheme.rank, default=ed.max_marking)
     parts.append(
         f'<section class="cover {_slug_class(top)}" id="cover"><span class="marking-set {_slug_class(top)}">{html.escape(top)}</span>'
         f'<p class="cover-title">{html.escape(rep.title)}</p>'
@@ -70,7 +70,7 @@ def build_html(project: Project, ae: AssembledEdition, epoch: int) -> str:
     )
 
 
-def render_pdf(project: Project, ae: AssembledEdition, dest: Path, epoch: int) -> list[Diagnostic]:
+def render_pdf(config: Config, ae: AssembledEdition, dest: Path, epoch: int) -> list[Diagnostic]:
     try:
         import weasyprint
     except Exception as exc:  # noqa: BLE001 - missing system libraries
@@ -78,7 +78,7 @@ def render_pdf(project: Project, ae: AssembledEdition, dest: Path, epoch: int) -
                       "install WeasyPrint and Pango, or build with --no-pdf")]
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    doc_html = build_html(project, ae, epoch)
+    doc_html = build_html(config, ae, epoch)
     from .assets import PDF_BASE_URL, LocalImages
 
     # images come only from this edition's built site folder (re-encoded there); every other

@@ -20,7 +20,7 @@ from .project import Project, load_project
 from .resolve import resolve
 
 
-def _select(project: Project, names: list[str] | None) -> tuple[list, list[Diagnostic]]:
+def select_editions(project: Project, names: list[str] | None) -> tuple[list, list[Diagnostic]]:
     eds = project.config.editions
     if not names:
         return list(eds.values()), []
@@ -75,7 +75,7 @@ def read_and_resolve(root: Path, editions: list[str] | None) -> tuple[Project | 
     if project is None:
         return None, [], diags, True
     diags += resolve(project.source)
-    eds, d = _select(project, editions)
+    eds, d = select_editions(project, editions)
     diags += d
     if d:
         return None, [], diags, True

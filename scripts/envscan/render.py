@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import re
+from importlib import resources
 from typing import Any, Callable, Protocol
 
 from .model import Cite, Heading, Link, Node, Region, XRef
@@ -96,6 +97,7 @@ class TreeRenderer:
         self.runs: list[tuple[int, str]] = []  # (source offset, text) of every text token shown
         self.toc: list[tuple[int, str, str]] = []  # (level, id, plain numbered title)
         self.ids: set[str] = set()
+        self._id_next: dict[str, int] = {}  # base id -> last suffix given (heading ids)
         self.out: list[str] = []
 
     # ------------------------------------------------------------------ blocks
@@ -204,10 +206,14 @@ class TreeRenderer:
         level = int(t.tag[1])
         num = self.ctx.heading_number(h) if h is not None else None
         hid = (h.id if h is not None else None) or slugify(self.plain(inline.children or []))
-        base, k = hid, 1
-        while hid in self.ids:
-            k += 1
+        base, k = hid, self._id_next.get(hid, 1)
+        if k > 1 or hid in self.ids:  # the first free base_2, base_3 ...: ids only grow, so resume the count
+            k = max(k, 2)
             hid = f"{base}_{k}"
+            while hid in self.ids:
+                k += 1
+                hid = f"{base}_{k}"
+            self._id_next[base] = k
         self.ids.add(hid)
         saved, self.out = self.out, []
         self.inline(inline.children or [], in_note)
@@ -221,10 +227,14 @@ class TreeRenderer:
 
     # ------------------------------------------------------------------ inline
 
-    def inline(self, children: list[Any], in_note: bool) -> None:
+    def inline(self, children: list[Any], in_note: bool, lo: int = 0, hi: int | None = None,
+               span_close: dict[int, int] | None = None) -> None:
+        """Render ``children[lo:hi]`` (a span's content is rendered in place, with the pairs
+        matched once for the whole list: a span's inside is balanced)."""
         out, ctx = self.out, self.ctx
-        span_close = match_pairs(children, ("span_open",), "span_close")
-        k, n = 0, len(children)
+        if span_close is None:
+            span_close = match_pairs(children, ("span_open",), "span_close")
+        k, n = lo, len(children) if hi is None else hi
         while k < n:
             c = children[k]
             typ = c.type
@@ -247,7 +257,7 @@ class TreeRenderer:
                     editor = ctx.editor_shown(r)
                     if editor:
                         out.append('<span class="envscan-editor">')
-                    self.inline(children[k + 1:j], in_note)
+                    self.inline(children, in_note, k + 1, min(j, n), span_close)
                     if editor:
                         out.append("</span>")
                 k = j + 1
@@ -330,6 +340,11 @@ def plain_text(children: list[Any], visible: Callable[[Region], bool]) -> str:
 # Every piece of HTML envscan writes around the rendered tree: one place for presentation.
 
 GAP_TEXT = "Note text not available in this digital edition."
+
+
+def asset_text(name: str) -> str:
+    """One of envscan's stylesheets (``assets/envscan.css`` for the site, ``pdf.css``)."""
+    return resources.files("envscan").joinpath("assets", name).read_text(encoding="utf-8")
 _CALL_RE = re.compile(r'<sup id="fnref(\d*):(\d+)"><a class="footnote-ref" href="#fn:\d+">\d+</a></sup>')
 
 

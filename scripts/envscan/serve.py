@@ -15,10 +15,10 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+from .assets import AssetError
 from .config import Edition
 from .diagnostics import Diagnostic, error, has_errors
-from .pipeline import _select, assemble_checked, read_and_resolve
-from .assets import AssetError
+from .pipeline import assemble_checked, read_and_resolve, select_editions
 from .site import write_config, write_tree
 
 
@@ -77,7 +77,7 @@ def _prepare(root: Path, edition: str | None, work: Path) -> tuple[Path | None, 
     if edition is None and project.config.editions:
         edition = max(project.config.editions.values(),
                       key=lambda e: project.config.scheme.rank(e.max_marking)).name
-    eds, d = _select(project, [edition] if edition else None)
+    eds, d = select_editions(project, [edition] if edition else None)
     diags += d
     if has_errors(diags) or not eds:
         return None, diags, None

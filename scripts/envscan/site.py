@@ -8,38 +8,26 @@ rendered by ``render`` from the filtered tree. MkDocs still does nav, theme, sea
 
 from __future__ import annotations
 
-import html
 import dataclasses
+import html
 import json
 import logging
 import os
-import re
 import shutil
-import struct
-import tempfile
-from importlib import resources
 from pathlib import Path
 
 import yaml
 
-from .config import _Tagged, tagged_representer
-from .diagnostics import Diagnostic, error, warning
 from .assets import AssetError
+from .config import ConfigDumper
+from .diagnostics import Diagnostic, error, warning
 from .edition import AssembledEdition
 from .project import Project
+from .render import asset_text
 
 THEME_KEYS = {"name", "language", "features", "palette", "icon", "logo", "favicon"}
 
 
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-_Dumper.add_representer(_Tagged, tagged_representer)
-
-
-def asset_text(name: str) -> str:
-    return resources.files("envscan").joinpath("assets", name).read_text(encoding="utf-8")
 
 
 def edition_config(project: Project, ae: AssembledEdition, docs: Path, site: Path) -> dict:
@@ -250,8 +238,6 @@ def write_tree(project: Project, ae: AssembledEdition, work: Path) -> Path:
     files = {p.name: placeholder(p.title, search=p.listed) for p in ae.pages}
     files["assets/envscan.css"] = asset_text("envscan.css").encode("utf-8")
     src_docs = project.root / project.config.docs_dir
-    from .assets import AssetError
-
     problems: list[Diagnostic] = []
     for a in ae.assets:  # every image is reported, then the build stops
         try:
@@ -273,7 +259,7 @@ def write_config(project: Project, ae: AssembledEdition, work: Path, docs: Path,
     """The edition's generated MkDocs config, beside its docs tree."""
     cfg_file = work / "mkdocs.yml"
     cfg = edition_config(project, ae, docs, site)
-    _write_if_changed(cfg_file, yaml.dump(cfg, Dumper=_Dumper, sort_keys=False, allow_unicode=True).encode("utf-8"))
+    _write_if_changed(cfg_file, yaml.dump(cfg, Dumper=ConfigDumper, sort_keys=False, allow_unicode=True).encode("utf-8"))
     return cfg_file
 
 
@@ -385,7 +371,7 @@ def render_edition(project: Project, ae: AssembledEdition, out: Path, epoch: int
             step(f"rendering {name} PDF")
             from .pdf import render_pdf
 
-            d = render_pdf(project, ae, site / pdf_name(project, ae), epoch)
+            d = render_pdf(project.config, ae, site / pdf_name(project, ae), epoch)
             diags += d
             if any(x.severity == "error" for x in d):
                 return diags

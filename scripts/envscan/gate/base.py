@@ -5,22 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
+from ..model import Restricted
+
 __all__ = ["Restricted", "Finding", "Segment", "Problem", "Child", "Extracted", "Collector",
            "SEP", "MAX_INFLATE", "MAX_DEPTH"]
 
 SEP = "\n\n"  # between independent strings: never rejoined, never one word
 MAX_INFLATE = 256 * 1024 * 1024  # decompressed-size cap (compression bombs)
 MAX_DEPTH = 4  # nesting of archives / compressed files / embedded files
-
-
-@dataclass(frozen=True)
-class Restricted:
-    """One restricted passage (plain text, Markdown already stripped)."""
-
-    id: str
-    text: str
-    origin: str
-    marking: str
 
 
 @dataclass(frozen=True)
