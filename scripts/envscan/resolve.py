@@ -5,6 +5,7 @@ Edition-independent checks; the per-edition ones live in edition.py.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 
@@ -173,6 +174,7 @@ def _check_ibid(ch: Chapter) -> list[Diagnostic]:
         elif isinstance(n, Cite):
             seq.append([i.key for i in n.items])
     editor_regions = {id(r) for r in ch.regions if r.editor}
+    cites_in: dict[str, tuple[list[Cite], list[int], bool]] | None = None  # note -> cites (node order), starts, sorted
     for n in ch.nodes:
         if not isinstance(n, Ibid) or any(id(r) in editor_regions for r in n.region.chain()):
             continue
@@ -180,9 +182,26 @@ def _check_ibid(ch: Chapter) -> list[Diagnostic]:
         if n.note in index_of:
             i = index_of[n.note]
             # earlier cites in the same note, else the previous note's
-            same = [c for c in ch.nodes if isinstance(c, Cite) and c.note == n.note and c.start < n.start]
-            if same:
-                prev_keys = [k.key for k in same[-1].items]
+            if cites_in is None:
+                by_note: dict[str, list[Cite]] = {}
+                for c in ch.nodes:
+                    if isinstance(c, Cite) and c.note is not None:
+                        by_note.setdefault(c.note, []).append(c)
+                cites_in = {}
+                for lab, cs in by_note.items():
+                    st = [c.start for c in cs]
+                    cites_in[lab] = (cs, st, all(a <= b for a, b in zip(st, st[1:])))
+            in_note, starts, in_order = cites_in.get(n.note, ([], [], True))
+            last = None
+            if in_order:
+                k = bisect.bisect_left(starts, n.start)  # the cites that start before the Ibid
+                last = in_note[k - 1] if k else None
+            else:
+                for c in in_note:  # the last one in node order that starts before the Ibid
+                    if c.start < n.start:
+                        last = c
+            if last is not None:
+                prev_keys = [k.key for k in last.items]
             elif i > 0:
                 prev_keys = seq[i - 1]
         if len(set(prev_keys)) > 1:
