@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+# every process the tests start runs the checkout's own package, whatever is installed
+_SCRIPTS = str(Path(__file__).resolve().parent.parent / "scripts")
+os.environ["PYTHONPATH"] = _SCRIPTS + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
+
 from envscan.diagnostics import Diagnostic, dedupe_sorted
 from envscan.pipeline import check_project
 
