@@ -286,3 +286,74 @@ def test_canary_in_any_nesting_never_reaches_the_public_pages(inline, wrappers, 
     outputs += [n.html for n in ae.notes] + [s[1] for s in ae.sections]
     outputs += [t for p in ae.pages for _, _, t in p.toc]
     assert not [o for o in outputs if canary in o], (body, [o for o in outputs if canary in o][:1])
+
+
+# --------------------------------------------------------------------------- 4. the attacker's findings (fresh-context review)
+
+def _check_codes(root: Path) -> list[str]:
+    from envscan.pipeline import check_project
+
+    diags, _ = check_project(root)
+    return [d.code for d in diags if d.severity == "error"]
+
+
+def test_an_inline_note_label_cannot_be_forged(tmp_path):
+    body = ("# Harbour {#sec-h}\n\n::: {marking=\"TLP:AMBER\"}\nThe harbour master reviewed every ledger.\n\n"
+            "[^^inline-1]: Zqrforged note text about the night crossing.\n:::\n\n"
+            "The ferries ran on time.^[A public remark pubremark on timetables.]\n")
+    root = make_project(tmp_path / "src", {"index.md": chapter(body)})
+    assert "E-FN-LABEL" in _check_codes(root)
+    # and whatever the label, a public inline note shows its own text
+    ok = make_project(tmp_path / "ok", {"index.md": chapter(body.replace("[^^inline-1]:", "[^other]:"))})
+    out = tmp_path / "site"
+    diags = build(ok, out)
+    page = (out / "public" / "index.html").read_text(encoding="utf-8")
+    assert "pubremark" in page and "zqrforged" not in page.lower(), show(diags)
+
+
+def test_link_titles_and_destinations_are_restricted_passages(tmp_path):
+    body = ("# Harbour {#sec-h}\n\n::: {marking=\"TLP:AMBER\"}\nSee [the ledger](https://example.org/zqrpathcanary "
+            "\"Zqrtitle the eastern ferry fund moved to the night crossing at pier nine\").\n:::\n\n"
+            "Public text: the eastern ferry fund moved to the night crossing at pier nine.\n")
+    root = make_project(tmp_path, {"index.md": chapter(body)})
+    assert "E-LEAK-SOURCE" in _check_codes(root)
+
+
+def test_yaml_tags_in_the_config_are_refused_before_anything_runs(tmp_path):
+    marker = tmp_path / "ran"
+    cfg = config_yml(["index.md"]).replace(
+        "site_name: Test Scan\n",
+        f"site_name: Test Scan\ntheme:\n  name: material\n  palette: !!python/object/apply:pathlib.Path.touch "
+        f"[!!python/object/apply:pathlib.Path [\"{marker}\"]]\n")
+    root = make_project(tmp_path / "src", {"index.md": chapter("# Harbour {#sec-h}\n\nText.\n")}, config=cfg)
+    assert "E-CONFIG-TAG" in _check_codes(root)
+    diags = build(root, tmp_path / "site")
+    assert "E-CONFIG-TAG" in errors(diags) and not marker.exists() and not (tmp_path / "site" / "public").exists()
+
+
+@pytest.mark.parametrize("text", ["The ea\ufff9stern ferry", "A \u202eyrref nretsae\u202c line", "Zero\u200bwidth",
+                                  "Fill\u3164er", "Line\u2028separator"])
+def test_invisible_formatting_characters_are_errors(tmp_path, text):
+    root = make_project(tmp_path, {"index.md": chapter(f"# Harbour {{#sec-h}}\n\n{text} here.\n")})
+    assert "E-TEXT-INVISIBLE" in _check_codes(root)
+
+
+@pytest.mark.parametrize("code", ["Text `<!-- zqr remark -->` more.", "```\n<!-- zqr remark -->\n```"])
+def test_comments_inside_code_are_errors(tmp_path, code):
+    root = make_project(tmp_path, {"index.md": chapter(f"# Harbour {{#sec-h}}\n\n{code}\n")})
+    assert "E-HTML-COMMENT" in _check_codes(root)
+
+
+def test_text_after_a_nesting_error_never_crashes_check(tmp_path):
+    body = "# Harbour {#sec-h}\n\n" + "> " * 17 + "deep\n\nSee [the timetable](index.md) [@smith2010, 2].\n"
+    root = make_project(tmp_path, {"index.md": chapter(body)})
+    codes = _check_codes(root)
+    assert "E-NESTING" in codes and "E-INTERNAL" not in codes
+
+
+@pytest.mark.parametrize("snippet,code", [("      abbreviations:\n        '': an expansion\n", "E-CONFIG-ABBR"),
+                                          ("      pdf: 'no'\n", "E-CONFIG-UNKNOWN")])
+def test_config_values_of_the_wrong_kind_are_errors(tmp_path, snippet, code):
+    cfg = config_yml(["index.md"]).replace("      pdf: false\n", snippet)
+    root = make_project(tmp_path, {"index.md": chapter("# Harbour {#sec-h}\n\nText.\n")}, config=cfg)
+    assert code in _check_codes(root)

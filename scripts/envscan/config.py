@@ -8,6 +8,7 @@ Errors come back as diagnostics carrying the YAML line.
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,6 +122,17 @@ def tagged_representer(dumper: yaml.BaseDumper, data: Tagged) -> yaml.Node:
     if isinstance(data.value, list):
         return dumper.represent_sequence(data.tag, data.value)
     return dumper.represent_mapping(data.tag, data.value)
+
+
+def _tagged_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Key paths of every value written with a YAML tag the safe loader does not know."""
+    if isinstance(value, Tagged):
+        return [path]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _tagged_paths(v, path + (k,))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _tagged_paths(v, path + (i,))]
+    return []
 
 
 def canonical_label(label: str) -> str:
@@ -249,6 +261,12 @@ def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, lis
             ln = lines.get(key, 0)
         diags.append(error(code, msg, path, ln, 1 if ln else 0, *hints))
 
+    for key in _tagged_paths(raw):
+        # MkDocs' loader would construct (run) a tagged value written into an edition's config;
+        # only the guard line may carry a tag, and envscan never writes it out
+        if key != ("envscan_guard",):
+            err("E-CONFIG-TAG", f"YAML tag on {'.'.join(str(k) for k in key)!r} is not allowed", key,
+                "write plain values; tags like !!python/... or !ENV are not passed to the renderer")
     docs_dir = raw.get("docs_dir", "docs")
     # nav
     nav: list[tuple[str, str]] = []
@@ -353,8 +371,12 @@ def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, lis
         if not str(name).replace("-", "").replace("_", "").isalnum():
             err("E-CONFIG-EDITIONS", f"edition name {name!r} must be letters, digits, '-' or '_'", k)
             continue
+        for flag in ("pdf", "editor_notes"):
+            if flag in spec and not isinstance(spec[flag], bool):
+                err("E-CONFIG-EDITIONS", f"edition {name!r}: {flag} must be true or false, not {spec[flag]!r}",
+                    k + (flag,))
         editions[str(name)] = Edition(str(name), spec["max"], str(spec.get("title", f"{name} edition")),
-                                      bool(spec.get("pdf", True)), spec.get("editor_notes") is True)
+                                      spec.get("pdf", True) is not False, spec.get("editor_notes") is True)
 
     rep = es.get("report") or {}
     if not isinstance(rep, dict):
@@ -385,6 +407,15 @@ def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, lis
     if not isinstance(abbr, dict):
         err("E-CONFIG-ABBR", "abbreviations must map ABBR -> expansion", es_key + ("abbreviations",))
         abbr = {}
+    for a in list(abbr):
+        if not isinstance(a, str) or not re.fullmatch(r"\w[\w&.+/-]*", a) or not isinstance(abbr[a], str):
+            err("E-CONFIG-ABBR", f"abbreviation {a!r} must be a word (letters, digits) with a text expansion",
+                es_key + ("abbreviations", a))
+            del abbr[a]
+    pdf_flag = es.get("pdf", True)
+    if not isinstance(pdf_flag, bool):
+        err("E-CONFIG-UNKNOWN", f"pdf must be true or false, not {pdf_flag!r}", es_key + ("pdf",))
+        pdf_flag = False
     gate = es.get("gate") or {}
     allow = []
     if isinstance(gate, dict) and not isinstance(gate.get("allow") or [], list):
@@ -399,7 +430,7 @@ def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, lis
     cfg = Config(path=path, raw=raw, docs_dir=str(docs_dir), nav=nav, nav_lines=nav_lines, scheme=scheme,
                  editions=editions, report=report, et_al_min=et_al_min, ibid=ibid,
                  abbreviations={str(k): str(v) for k, v in abbr.items()}, gate_allow=allow,
-                 pdf_enabled=bool(es.get("pdf", True)), line_of=lines)
+                 pdf_enabled=pdf_flag, line_of=lines)
     return cfg, diags
 
 

@@ -10,6 +10,7 @@ import bisect
 import dataclasses
 import difflib
 import re
+import unicodedata
 import urllib.parse
 from typing import Any, NamedTuple
 
@@ -351,6 +352,9 @@ class _ChapterParser:
         ctx = self.ctx
         label = tok.meta["label"]
         l0, l1 = tok.map if tok.map else (0, 0)
+        if label.startswith("^") or any(ch.isspace() for ch in label):
+            ctx.err("E-FN-LABEL", f"footnote label [^{label}] is reserved", ctx.off(l0),
+                    "use letters, digits, '-' or '_' for footnote labels")
         # where "[^label]:" and the blanks after it are on the line (a str search: one regex per
         # label would be compiled for every note)
         line = ctx.lines[l0]
@@ -562,7 +566,7 @@ class _ChapterParser:
 
     def inline_note(self, t: Token, at: _At, lmap: list[tuple[int, int]]) -> None:
         self.inline_notes += 1
-        label = f"^inline-{self.inline_notes}"
+        label = f"^inline {self.inline_notes}"  # a footnote label never holds a space: no author can write it
         content = (_abs(lmap, t.meta["content_start"]), _abs(lmap, t.meta["content_end"]))
         self.add(t, FnRef(*at, label=label, inline=True))
         self.nodes.append(FnDef(at.start, at.end, at.line, at.col, at.region, None, label=label, inline=True,
@@ -592,6 +596,9 @@ class _ChapterParser:
             self.texts.append((at.start, at.end, t.content + " " + title))
         else:
             self.add(t, Link(*at, target=target, title=title))
+            if title:
+                self.texts.append((at.start, at.end, title))
+        self.texts.append((at.start, at.end, urllib.parse.unquote(target)))
         dest = urllib.parse.unquote(target)  # markdown-it percent-encodes the destination
         if "<" in title or "<" in dest:
             ctx.err("E-HTML-RAW", "HTML or a comment inside a link's or image's title or destination is "
@@ -678,6 +685,9 @@ class _At(NamedTuple):
 
 def _code_check(ctx: _Ctx, content: str, offset: int) -> None:
     """Code is shown verbatim: marking syntax inside it would be published, not honoured."""
+    if "<!--" in content:
+        ctx.err("E-HTML-COMMENT", "an HTML comment inside code is shown verbatim, not removed", offset,
+                "move the remark out of the code, into a ::: {.editor} block")
     m = LOOKALIKE_ATTR.search(content) or EDITOR_ATTR.search(content)
     if m:
         ctx.err("E-MARK-LOOKALIKE", "marking or editor syntax inside code is shown verbatim, not honoured", offset,
@@ -729,7 +739,25 @@ def _find_in_lines(ctx: _Ctx, lmap: list[int] | None, needle: str, default):
     return default
 
 
+INVISIBLE_RE = re.compile("[\u2028\u2029\u2800\u115f\u1160\u3164\uffa0\ufff9-\ufffb]")
+
+
+def _invisible(content: str) -> re.Match[str] | None:
+    """The first invisible formatting character (Unicode Cf: bidi controls, zero-width and
+    interlinear marks; line separators, fillers): text that reads differently from what it is."""
+    m = INVISIBLE_RE.search(content)
+    for i, ch in enumerate(content):
+        if ord(ch) > 0x7F and unicodedata.category(ch) == "Cf" and (m is None or i < m.start()):
+            return re.compile(re.escape(ch)).search(content, i)
+    return m
+
+
 def _text_checks(ctx: _Ctx, content: str, a_start: int, lmap, pos: int) -> None:
+    inv = _invisible(content)
+    if inv:
+        ctx.err("E-TEXT-INVISIBLE", f"invisible formatting character U+{ord(inv.group(0)):04X} in the text",
+                a_start + inv.start(), "delete it (bidi controls, zero-width and filler characters can make text "
+                "read differently from what it is)")
     m = INCLUDE_RE.search(content)
     if m:
         ctx.err("E-INCLUDE", "include/snippet syntax is not allowed: included text would bypass filtering",

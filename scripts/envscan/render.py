@@ -128,8 +128,8 @@ class TreeRenderer:
             typ = t.type
             if typ in ("div_open", "div_bad"):
                 j = self.div_close[i]
-                r: Region = t.meta["region"]
-                if self.ctx.region_visible(r):
+                r: Region | None = (t.meta or {}).get("region")
+                if r is not None and self.ctx.region_visible(r):
                     editor = self.ctx.editor_shown(r)
                     if editor:
                         out.append('<div class="envscan-editor">\n')
@@ -185,8 +185,8 @@ class TreeRenderer:
             t = self.tokens[i]
             if t.type in ("div_open", "div_bad"):
                 j = self.div_close[i]
-                r: Region = t.meta["region"]
-                if r.parent is parent and r.tearline and self.ctx.region_visible(r):
+                r: Region | None = (t.meta or {}).get("region")
+                if r is not None and r.parent is parent and r.tearline and self.ctx.region_visible(r):
                     self.blocks(i + 1, min(j, hi), in_note)
                 i = j + 1
                 continue
@@ -265,30 +265,38 @@ class TreeRenderer:
             elif typ == "span_close":
                 pass
             elif typ == "link_open":
-                node: Link = c.meta["node"]
+                node: Link = self.node(c)
                 title = (c.attrs or {}).get("title")
                 t_attr = f' title="{esc(str(title))}"' if title else ""
                 out.append(f'<a href="{esc(ctx.href(node))}"{t_attr}>')
             elif typ == "link_close":
                 out.append("</a>")
             elif typ == "image":
-                node = c.meta["node"]
+                node = self.node(c)
                 alt = self.plain(c.children or [])
                 title = (c.attrs or {}).get("title")
                 t_attr = f' title="{esc(str(title))}"' if title else ""
                 out.append(f'<img src="{esc(ctx.href(node))}" alt="{esc(alt)}"{t_attr}>')
             elif typ == "cite":
                 nxt = children[k + 1].content if k + 1 < n and children[k + 1].type == "text" else ""
-                out.append(ctx.cite_html(c.meta["node"], nxt))
+                out.append(ctx.cite_html(self.node(c), nxt))
             elif typ == "xref":
-                out.append(ctx.xref_html(c.meta["node"]))
+                out.append(ctx.xref_html(self.node(c)))
             elif typ in ("footnote_ref", "inline_note"):
-                out.append(ctx.note_call(c.meta["node"]))
+                out.append(ctx.note_call(self.node(c)))
             elif typ in SKIP_INLINE:
                 pass
             else:
                 raise RenderError(typ, (c.meta or {}).get("abs", 0))
             k += 1
+
+    @staticmethod
+    def node(c: Any) -> Any:
+        """The node parse attached to a token; none (parse stopped early): not rendered."""
+        n = (c.meta or {}).get("node")
+        if n is None:
+            raise RenderError(c.type, (c.meta or {}).get("abs", 0))
+        return n
 
     def text(self, c: Any, in_note: bool) -> None:
         s = c.content
