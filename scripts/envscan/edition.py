@@ -196,9 +196,15 @@ def filter_source(src: Source, ed: Edition) -> Filtered:
     for key, m in src.bib.markings.items():
         if src.config.scheme.rank(m) > vis.max and key in src.bib.entries:
             path, ln = src.bib.line_of(key)
-            t = src.bib.entries[key].fields.get("title", "")
+            entry = src.bib.entries[key]
+            t = entry.fields.get("title", "")
             f.removed.append(Removed(f"{path}:{ln}", m, "source", _words(t)))
             f.add_restricted(f"{path}:{ln}:1", m, t, "source")
+            # who wrote or edited it, and its key (a reference-list anchor), are restricted too
+            for role in ("author", "editor"):
+                for person in entry.persons.get(role, []):
+                    f.add_restricted(f"{path}:{ln}:1", m, str(person), "source")
+            f.add_restricted(f"{path}:{ln}:1", m, key, "source")
     return f
 
 
