@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from dataclasses import dataclass, field
 
 import pybtex.errors
@@ -12,7 +13,7 @@ from pybtex.database.input.bibtex import Parser
 from .config import Scheme, canonical_label
 from .diagnostics import Diagnostic, error, warning
 
-REQUIRED = {
+REQUIRED: dict[str, list[tuple[str, ...]]] = {
     "article": [("author",), ("title",), ("journal",), ("year",)],
     "book": [("author", "editor"), ("title",), ("publisher",), ("year",)],
     "incollection": [("author",), ("title",), ("booktitle",), ("publisher",), ("year",)],
@@ -41,12 +42,14 @@ class Bibliography:
         return self.where.get(key, ("", 0))
 
 
-class _Collecting(Parser):
-    def __init__(self, sink: list, **kw):
+class _Collecting(Parser):  # type: ignore[misc]  # pybtex is untyped
+    """pybtex's BibTeX parser, collecting its errors instead of raising them."""
+
+    def __init__(self, sink: list[Exception], **kw: Any):
         super().__init__(**kw)
         self._sink = sink
 
-    def handle_error(self, err):  # noqa: D401 - pybtex hook
+    def handle_error(self, err: Exception) -> None:  # noqa: D401 - pybtex hook
         self._sink.append(err)
 
 
@@ -55,7 +58,7 @@ def load_bibliography(files: list[tuple[str, str]], scheme: Scheme) -> tuple[Bib
     bib = Bibliography()
     diags: list[Diagnostic] = []
     for path, text in files:
-        errs: list = []
+        errs: list[Exception] = []
         index: dict[str, int] = {}
         offsets: dict[str, int] = {}  # key -> offset of its entry, for the lines of its fields
         for m in ENTRY_RE.finditer(text):
@@ -129,6 +132,7 @@ def _check_braces(text: str, path: str) -> list[Diagnostic]:
     pos = 0
 
     def unclosed() -> None:
+        assert field is not None and entry is not None
         out.append(error("E-BIB-SYNTAX", f"BibTeX: the value of {field[0]!r} (line {field[1]}) in entry "
                          f"{entry[0]!r} is not closed", path, field[1], 1,
                          "a '{' or '\"' is missing its closing partner"))

@@ -29,7 +29,7 @@ class Diagnostic:
             return f"{self.path}:{self.line}:{self.col or 1}"
         return self.path
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.path, self.line, self.col, self.code, self.message)
 
 

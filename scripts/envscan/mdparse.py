@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any, Callable
 
 from markdown_it import MarkdownIt
 from markdown_it.helpers import parseLinkLabel
 from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
 from mdit_py_plugins.admon import admon_plugin
 from mdit_py_plugins.attrs import attrs_plugin
 from mdit_py_plugins.attrs.parse import ParseError, parse as parse_attrs_raw
@@ -125,7 +127,7 @@ def _clean_key(key: str) -> tuple[str, str]:
     return key, ""
 
 
-def parse_cite_cluster(inner: str) -> list[dict] | None:
+def parse_cite_cluster(inner: str) -> list[dict[str, Any]] | None:
     """Split the inside of ``[...]`` into citation items; None if it is not a citation."""
     items = []
     offset = 0
@@ -251,7 +253,7 @@ def inline_note(state: StateInline, silent: bool) -> bool:
     if label_end < 0:
         return False
     if not silent:
-        children: list = []
+        children: list[Token] = []
         state.md.inline.parse(src[start + 2 : label_end], state.md, state.env, children)
         _fill(children, label_end - (start + 2))  # trailing text of the note has no position yet
         _shift(children, start + 2)
@@ -263,7 +265,7 @@ def inline_note(state: StateInline, silent: bool) -> bool:
     return True
 
 
-def _shift(tokens, delta: int) -> None:
+def _shift(tokens: list[Token], delta: int) -> None:
     for t in tokens:
         if t.meta is not None and "pos" in t.meta:
             t.meta["pos"] += delta
@@ -277,12 +279,15 @@ def _shift(tokens, delta: int) -> None:
             _shift(t.children, delta)
 
 
-def _positioned(fn):
+InlineRule = Callable[[StateInline, bool], bool]
+
+
+def _positioned(fn: InlineRule) -> InlineRule:
     def rule(state: StateInline, silent: bool) -> bool:
         start = state.pos
         n = len(state.tokens)
         pending = len(state.pending)
-        ok = fn(state, silent)
+        ok = bool(fn(state, silent))
         if ok and not silent:
             for t in state.tokens[n:]:
                 if t.meta is None:
@@ -307,7 +312,7 @@ def _text_positions(state: StateCore) -> None:
             _fill(tok.children, len(tok.content))
 
 
-def _fill(children, end_of_content: int) -> None:
+def _fill(children: list[Token], end_of_content: int) -> None:
     nxt = end_of_content
     for t in reversed(children):
         if t.meta is None:

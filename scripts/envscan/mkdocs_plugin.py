@@ -18,13 +18,15 @@ mkdocs.yml with a safe loader that keeps the tag as an opaque value and calls no
 
 from __future__ import annotations
 
+from typing import Any, NoReturn
+
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 
 
-class EnvscanConfig(base.Config):
+class EnvscanConfig(base.Config):  # type: ignore[no-untyped-call]
     report = c.Type(dict, default={})
     scheme = c.Type(dict, default={})
     editions = c.Type(dict, default={})
@@ -39,12 +41,12 @@ REFUSAL = ("this repository holds restricted sources: plain 'mkdocs build'/'mkdo
            "'envscan serve [EDITION]' for a live preview.")
 
 
-class GuardPlugin(BasePlugin[EnvscanConfig]):
-    def on_config(self, config):
+class GuardPlugin(BasePlugin[EnvscanConfig]):  # type: ignore[no-untyped-call]
+    def on_config(self, config: Any) -> Any:
         raise PluginError(REFUSAL)
 
 
-def refuse_plain_mkdocs(*_args):
+def refuse_plain_mkdocs(*_args: Any) -> NoReturn:
     """Called by MkDocs' YAML loader for mkdocs.yml's ``envscan_guard`` tag (also when another
     config inherits mkdocs.yml): refuses before any config is merged or any page is read."""
     from mkdocs.exceptions import ConfigurationError
