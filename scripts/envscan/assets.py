@@ -25,7 +25,13 @@ import struct
 import threading
 import warnings
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, cast
+
 from .diagnostics import Diagnostic, error, warning
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 # extension -> Pillow format name
 RASTER_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF", ".webp": "WEBP"}
@@ -77,7 +83,7 @@ def reencode(data: bytes, name: str) -> tuple[bytes | None, list[Diagnostic]]:
     return result
 
 
-_CACHE: dict[tuple, tuple[bytes | None, tuple[Diagnostic, ...]]] = {}
+_CACHE: dict[tuple[bytes, str, int, int], tuple[bytes | None, tuple[Diagnostic, ...]]] = {}
 _CACHE_LOCK = threading.Lock()
 CACHE_ENTRIES = 256
 CACHE_BYTES = 256 * 1024 * 1024
@@ -165,12 +171,12 @@ def _reencode(data: bytes, name: str, fmt: str, diags: list[Diagnostic]) -> byte
 
 
 def _decode_and_encode(data: bytes, name: str, fmt: str, diags: list[Diagnostic]) -> bytes:
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
     warnings.simplefilter("error", Image.DecompressionBombWarning)
     try:
-        im = Image.open(io.BytesIO(data), formats=[fmt])
-    except Image.UnidentifiedImageError:
+        im: PILImage = Image.open(io.BytesIO(data), formats=[fmt])
+    except UnidentifiedImageError:
         raise _Refused(error("E-ASSET-DECODE", f"not a {_label(fmt)} image (or damaged beyond reading); the "
                              "file's content must match its extension", name, 0, 0,
                              EXPORT_HINT + "; or rename it to its real type")) from None
@@ -203,7 +209,7 @@ def _size_error(name: str, size: tuple[int, int] | None) -> Diagnostic:
                  "reduce the figure's resolution before adding it")
 
 
-def _upright(im):
+def _upright(im: PILImage) -> PILImage:
     """Apply an EXIF orientation (it is about to be dropped with the rest of the EXIF data)."""
     try:
         orientation = im.getexif().get(0x0112, 1)
@@ -220,7 +226,7 @@ def _upright(im):
     return im
 
 
-def _to_srgb(im, name: str, fmt: str, diags: list[Diagnostic]):
+def _to_srgb(im: PILImage, name: str, fmt: str, diags: list[Diagnostic]) -> PILImage:
     """Colour-managed images are converted to sRGB (the profile is then dropped). A profile
     that cannot be read is dropped with a warning; greyscale images (and GIF palettes) just
     lose theirs."""
@@ -246,11 +252,13 @@ def _to_srgb(im, name: str, fmt: str, diags: list[Diagnostic]):
         diags.append(warning("W-ASSET-ICC", "the image's colour profile does not fit its pixels; it is dropped "
                              "and the colours are published as stored", name, 0, 0, "export the figure in sRGB"))
         return im
+    if converted is None:
+        return im
     converted.info = {k: v for k, v in im.info.items() if k == "transparency"}
     return converted
 
 
-def _fresh(im, fmt: str):
+def _fresh(im: PILImage, fmt: str) -> tuple[PILImage, Any]:
     """A new image holding only the pixels (for GIF: a palette of the colours used and the
     transparent index), and the GIF transparency index or None."""
     from PIL import Image
@@ -283,11 +291,11 @@ def _fresh(im, fmt: str):
     return Image.frombytes(target, im.size, im.tobytes()), None
 
 
-def _clear_hidden(im):
+def _clear_hidden(im: PILImage) -> PILImage:
     """Fully transparent pixels keep a colour nobody sees (an eraser tool leaves the erased
     picture there): it is set to black."""
     alpha = im.getchannel("A")
-    lo, _hi = alpha.getextrema()
+    lo = cast("tuple[int, int]", alpha.getextrema())[0]
     if lo > 0:
         return im
     im = im.copy()
@@ -295,7 +303,7 @@ def _clear_hidden(im):
     return im
 
 
-def _compact_palette(im):
+def _compact_palette(im: PILImage) -> tuple[PILImage, int | None]:
     """A fresh palette image whose palette holds only the colours its pixels use (unused
     palette entries are free space an editor could fill), in their original order; and the
     transparent index, renumbered (None if no used colour is transparent), whose colour is
@@ -303,7 +311,7 @@ def _compact_palette(im):
     from PIL import Image
 
     raw = im.tobytes()
-    used = sorted(i for _count, i in im.getcolors(256))
+    used = sorted(cast(int, i) for _count, i in im.getcolors(256) or [])
     palette = bytes(im.getpalette("RGB") or b"")
     palette += bytes(768 - len(palette))
     table = bytearray(range(256))
@@ -332,7 +340,7 @@ def _jpeg_subsampling(data: bytes) -> int:
         return 2
 
 
-def _encode(clean, fmt: str, transparency, subsampling: int) -> bytes:
+def _encode(clean: PILImage, fmt: str, transparency: Any, subsampling: int) -> bytes:
     buf = io.BytesIO()
     if fmt == "PNG":
         clean.save(buf, "PNG", optimize=False, compress_level=PNG_COMPRESS_LEVEL)
@@ -425,10 +433,10 @@ def gif_blocks(data: bytes) -> list[tuple[str, bytes]] | None:
         return None
     flags = data[10]
     pos = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
-    out = []
+    out: list[tuple[str, bytes]] = []
 
     def sub_blocks(p: int) -> tuple[bytes, int]:
-        chunks = []
+        chunks: list[bytes] = []
         while p < len(data):
             n = data[p]
             p += 1
@@ -521,7 +529,7 @@ class LocalImages:
     class exists (68 and later; 70 accepts nothing else), else a plain function returning the
     dict older versions expect."""
 
-    def __init__(self, site) -> None:
+    def __init__(self, site: Path) -> None:
         from pathlib import Path
 
         self.site = Path(site).resolve()
@@ -576,30 +584,30 @@ class LocalImages:
         return data, MIME_TYPES[fmt], target.as_uri()
 
     # the WeasyPrint side ------------------------------------------------------------------
-    def fetcher(self):
+    def fetcher(self) -> Any:
         try:
             from weasyprint.urls import URLFetcher, URLFetcherResponse
         except ImportError:  # WeasyPrint < 68: a function returning a dict
-            def fetch(url, *args, **kwargs):
+            def fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
                 data, mime, real = self.load(url)
                 return {"string": data, "mime_type": mime, "redirected_url": real}
 
             return fetch
         policy = self
 
-        class _EditionFetcher(URLFetcher):
+        class _EditionFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint is untyped
             """Serves through the policy only: ``open``/``fetch`` never reach urllib."""
 
-            def fetch(self, url, headers=None):
+            def fetch(self, url: str, headers: Any = None) -> Any:
                 data, mime, real = policy.load(url)
                 return URLFetcherResponse(real, body=data, headers={"Content-Type": mime})
 
-            def open(self, url, data=None, timeout=None):
+            def open(self, url: Any, data: Any = None, timeout: Any = None) -> Any:
                 return self.fetch(getattr(url, "full_url", url))
 
         return _EditionFetcher()
 
-    def watch_log(self):
+    def watch_log(self) -> Any:
         """Context manager: collects WeasyPrint's "Failed to load …" error records."""
         import contextlib
         import logging
@@ -616,7 +624,7 @@ class LocalImages:
                     policy.failed.append(msg)
 
         @contextlib.contextmanager
-        def watching():
+        def watching() -> Iterator[LocalImages]:
             log = logging.getLogger("weasyprint")
             handler = _Handler(logging.ERROR)
             log.addHandler(handler)
