@@ -7,7 +7,8 @@ import re
 from pybtex.database import parse_string
 
 from envscan.bib import Bibliography
-from envscan.cite import CiteItem, Styler, format_locator, ibid_positions, render_item
+from envscan.cite import Styler, format_locator, ibid_positions, render_item
+from envscan.model import CiteRef
 
 BIB = r"""
 @article{wood2011, author = {Wood, Heather}, title = {A study of harbours}, journal = {J}, year = {2011}}
@@ -33,27 +34,27 @@ def link(key, text):
 
 def test_short_forms():
     st = styler()
-    assert render_item(st, CiteItem("wood2011", locator="130"), "first", link, True) == "Wood (2011) 130"
-    assert render_item(st, CiteItem("elliott2011", locator="93"), "first", link, True) == \
+    assert render_item(st, CiteRef("wood2011", locator="130"), "first", link, True) == "Wood (2011) 130"
+    assert render_item(st, CiteRef("elliott2011", locator="93"), "first", link, True) == \
         "Elliott & Ashfield (2011) 93"
-    assert render_item(st, CiteItem("holt2010", locator="8"), "first", link, True) == "Holt et al. (2010) 8"
-    assert render_item(st, CiteItem("delong2010", locator="67"), "first", link, True) == "DeLong et al. (2010) 67"
-    assert render_item(st, CiteItem("carr2012", locator="97"), "first", link, True) == \
+    assert render_item(st, CiteRef("holt2010", locator="8"), "first", link, True) == "Holt et al. (2010) 8"
+    assert render_item(st, CiteRef("delong2010", locator="67"), "first", link, True) == "DeLong et al. (2010) 67"
+    assert render_item(st, CiteRef("carr2012", locator="97"), "first", link, True) == \
         "Carr (2012) 97 in Quayle & Ribisl"
 
 
 def test_et_al_threshold_configurable():
     st = styler(et_al_min=4)
-    assert render_item(st, CiteItem("holt2010"), "first", link, True) == "Holt, Blevins & Burkert (2010)"
+    assert render_item(st, CiteRef("holt2010"), "first", link, True) == "Holt, Blevins & Burkert (2010)"
 
 
 def test_prefix_suffix_and_capitalisation():
     st = styler()
-    assert render_item(st, CiteItem("wood2011", prefix="cf.", locator="130"), "first", link, True) == \
+    assert render_item(st, CiteRef("wood2011", prefix="cf.", locator="130"), "first", link, True) == \
         "Cf. Wood (2011) 130"
-    assert render_item(st, CiteItem("wood2011", prefix="see also", locator="12", suffix="passim"), "first", link,
+    assert render_item(st, CiteRef("wood2011", prefix="see also", locator="12", suffix="passim"), "first", link,
                        False) == "see also Wood (2011) 12 passim"
-    assert render_item(st, CiteItem("wood2011", suppress_author=True, locator="88"), "first", link, False) == \
+    assert render_item(st, CiteRef("wood2011", suppress_author=True, locator="88"), "first", link, False) == \
         "(2011) 88"
 
 
@@ -73,7 +74,7 @@ def test_locators():
 
 
 def c(key, loc=""):
-    return CiteItem(key, locator=loc)
+    return CiteRef(key, locator=loc)
 
 
 def test_ibid_rules():
@@ -103,7 +104,7 @@ def test_ibid_rendering():
     st = styler()
     assert render_item(st, c("wood2011", "131"), "ibid-locator", link, True) == "Ibid. 131"
     assert render_item(st, c("wood2011", "131"), "ibid", link, True) == "Ibid."
-    assert render_item(st, CiteItem("wood2011", prefix="cf.", locator="2"), "ibid-locator", link, True) == \
+    assert render_item(st, CiteRef("wood2011", prefix="cf.", locator="2"), "ibid-locator", link, True) == \
         "Cf. ibid. 2"
 
 

@@ -11,22 +11,15 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
-from dataclasses import dataclass
 
 from pybtex.database import Entry, Person
 
 from .bib import Bibliography
+from .model import CiteRef
 
 CHAPTER_TYPES = {"incollection", "inbook"}
 
 
-@dataclass(frozen=True)
-class CiteItem:
-    key: str
-    prefix: str = ""
-    locator: str = ""
-    suffix: str = ""
-    suppress_author: bool = False
 
 
 @lru_cache(maxsize=4096)
@@ -123,7 +116,7 @@ def _cap(s: str) -> str:
     return s[:1].upper() + s[1:] if s else s
 
 
-def ibid_positions(notes: list[list[CiteItem]], boundaries: set[int] | None = None) -> list[list[str]]:
+def ibid_positions(notes: list[list[CiteRef]], boundaries: set[int] | None = None) -> list[list[str]]:
     """CSL position rules. Returns per cite: 'first' | 'ibid' | 'ibid-locator' | 'subsequent'.
 
     A cite is ibid when the immediately preceding cite is the same work and either sits in the
@@ -131,7 +124,7 @@ def ibid_positions(notes: list[list[CiteItem]], boundaries: set[int] | None = No
     breaks the chain; so does a chapter boundary (index in ``boundaries`` starts a chapter).
     """
     out: list[list[str]] = []
-    prev_note: list[CiteItem] | None = None
+    prev_note: list[CiteRef] | None = None
     boundaries = boundaries or set()
     for ni, note in enumerate(notes):
         if ni in boundaries:
@@ -152,7 +145,7 @@ def ibid_positions(notes: list[list[CiteItem]], boundaries: set[int] | None = No
     return out
 
 
-def render_item(st: Styler, c: CiteItem, position: str, link, lead: bool, escape=None) -> str:
+def render_item(st: Styler, c: CiteRef, position: str, link, lead: bool, escape=None) -> str:
     """One cite, as Markdown (``escape=md_escape``, the default) or HTML (``escape=html.escape``).
     ``link(key, text)`` returns a link to the reference around already-escaped text."""
     escape = escape or md_escape
