@@ -12,7 +12,7 @@ import difflib
 import re
 import unicodedata
 import urllib.parse
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import yaml
 from markdown_it.token import Token
@@ -100,7 +100,7 @@ class _Ctx:
         return self.scheme.labels[-1]
 
 
-def _line_map(ctx: _Ctx, tok, start_col: int = 0) -> list[tuple[int, int]]:
+def _line_map(ctx: _Ctx, tok: Token, start_col: int = 0) -> list[tuple[int, int]]:
     """For each line of an inline token's content: (content offset, absolute offset).
 
     ``start_col``: the first line's content starts at or after this column (0-based); table
@@ -145,11 +145,11 @@ def _python_yaml_error(text: str, exc: Exception) -> Exception:
     try:
         yaml.load(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as py_exc:
-        return py_exc
+        return cast(Exception, py_exc)
     return exc
 
 
-def parse_front_matter(ctx: _Ctx, tok) -> tuple[dict, list]:
+def parse_front_matter(ctx: _Ctx, tok: Token) -> tuple[dict[str, Any], dict[str, int]]:
     from .config import yaml_bounds
 
     content = tok.meta.get("content", tok.content) if tok.meta else tok.content
@@ -160,18 +160,18 @@ def parse_front_matter(ctx: _Ctx, tok) -> tuple[dict, list]:
         if bound:
             ctx.diags.append(error("E-FRONT-YAML", f"malformed front matter: {bound[2]}", ctx.path,
                                    base_line + bound[0] + 1, bound[1] + 1, bound[3]))
-            return {}, []
+            return {}, {}
         data = yaml.load(content, Loader=_YAML) if content.strip() else {}
-    except yaml.YAMLError as exc:
-        exc = _python_yaml_error(content, exc)
+    except yaml.YAMLError as raised:
+        exc = _python_yaml_error(content, raised)
         mark = getattr(exc, "problem_mark", None)
         ln = base_line + (mark.line if mark else 0)
         ctx.diags.append(error("E-FRONT-YAML", f"malformed front matter: {getattr(exc, 'problem', exc)}", ctx.path,
                                ln + 1, (mark.column + 1) if mark else 1, "front matter is YAML between two '---' lines"))
-        return {}, []
+        return {}, {}
     if not isinstance(data, dict):
         ctx.diags.append(error("E-FRONT-YAML", "front matter must be a YAML mapping", ctx.path, base_line + 1, 1))
-        return {}, []
+        return {}, {}
     # key lines (from the YAML nodes), and keys given twice: YAML keeps the last silently,
     # which for 'marking' would fail open
     key_lines: dict[str, int] = {}
@@ -256,7 +256,7 @@ class _ChapterParser:
             i = self.block(tok, i)
         _coverage(self.ctx, self.tokens, self.env)
         self.finish()
-        title = self.front.get("title") if isinstance(self.front.get("title"), str) else self.name
+        title = str(self.front["title"]) if isinstance(self.front.get("title"), str) else self.name
         ch = Chapter(path=self.path, name=self.name, text=self.text, line_starts=self.ctx.starts, front=self.front,
                      front_end=self.front_end, title=title, marking=self.root.marking or self.scheme.default,
                      status=str(self.front.get("status", "draft")), root=self.root, regions=self.regions,
@@ -453,7 +453,7 @@ class _ChapterParser:
         attr_text = tok.meta.get("attr_text")
         if "attr_error" in tok.meta:
             ctx.err("E-HEADING-ATTR", f"malformed heading attributes: {tok.meta['attr_error']}",
-                    _find_in_lines(ctx, tok.map, attr_text, start), "write {#sec-id} or {#sec-id .unnumbered}")
+                    _find_in_lines(ctx, tok.map, attr_text, start) or start, "write {#sec-id} or {#sec-id .unnumbered}")
         attr_off = _find_in_lines(ctx, tok.map, attr_text, None) if attr_text and attrs else None
         classes = str(attrs.get("class", "")).split()
         dup = duplicate_attrs(attr_text or "")
@@ -656,9 +656,10 @@ class _ChapterParser:
                 ctx.err("E-FN-GAP", "a known-gap note holds only its []{.gap} marker", g[0].start,
                         "move other text into an editor note or restore the full note")
             remark = body[1: body.index("]")] if body.startswith("[") and "]" in body else ""
-            self.nodes[k] = dataclasses.replace(nd, gap=True, gap_remark=remark)
-            self.tokens[nd.token].meta["node"] = self.nodes[k]
-            gap_defs.append(self.nodes[k])
+            gap_def = dataclasses.replace(nd, gap=True, gap_remark=remark)
+            self.nodes[k] = gap_def
+            self.tokens[nd.token].meta["node"] = gap_def
+            gap_defs.append(gap_def)
         # which gap spans lie in a known-gap note: the notes' content ranges, by start
         ranges = sorted(nd.content for nd in gap_defs)
         r_starts = [a for a, _ in ranges]
@@ -705,7 +706,7 @@ def duplicate_attrs(raw: str) -> str:
     return ""
 
 
-def _coverage(ctx: _Ctx, tokens: list, env: dict) -> None:
+def _coverage(ctx: _Ctx, tokens: list[Token], env: dict[str, Any]) -> None:
     """Fail closed on text the parser did not turn into blocks (e.g. past the nesting limit) and
     on link reference definitions (global: a restricted one would serve public links)."""
     for label, ref in (env.get("references") or {}).items():
@@ -728,7 +729,7 @@ def _coverage(ctx: _Ctx, tokens: list, env: dict) -> None:
             return
 
 
-def _find_in_lines(ctx: _Ctx, lmap: list[int] | None, needle: str, default):
+def _find_in_lines(ctx: _Ctx, lmap: list[int] | None, needle: str | None, default: int | None) -> int | None:
     """Absolute offset of the last occurrence of ``needle`` on the lines of a block (a setext
     heading's attributes sit on its last text line, not its first)."""
     if lmap and needle:
@@ -752,7 +753,7 @@ def _invisible(content: str) -> re.Match[str] | None:
     return m
 
 
-def _text_checks(ctx: _Ctx, content: str, a_start: int, lmap, pos: int) -> None:
+def _text_checks(ctx: _Ctx, content: str, a_start: int, lmap: list[tuple[int, int]], pos: int) -> None:
     inv = _invisible(content)
     if inv:
         ctx.err("E-TEXT-INVISIBLE", f"invisible formatting character U+{ord(inv.group(0)):04X} in the text",
@@ -790,7 +791,7 @@ def _text_checks(ctx: _Ctx, content: str, a_start: int, lmap, pos: int) -> None:
                 "accept or reject the change; use ::: {.editor} for review remarks")
 
 
-def _html(ctx: _Ctx, content: str, offset: int, region: Region, nodes: list, note) -> None:
+def _html(ctx: _Ctx, content: str, offset: int, region: Region, nodes: list[Node], note: str | None) -> None:
     stripped = HTML_COMMENT_RE.sub("", content).strip()
     for m in HTML_COMMENT_RE.finditer(content):
         ctx.warn("W-HTML-COMMENT", "HTML comment: it is removed from every edition", offset + m.start(),
