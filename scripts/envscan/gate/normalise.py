@@ -110,8 +110,10 @@ def _fold_round(s: str) -> str:
 
 def fold_char(c: str) -> str:
     """Steps 2-6 (except the ASCII fold) for one non-ASCII character."""
-    if is_ignorable(ord(c)):
-        return ""
+    if is_ignorable(ord(c)) or unicodedata.category(c) == "Cf":
+        return ""  # also every other format character (U+FFF9 annotation marks, U+0605...): invisible
+    if unicodedata.category(c) in ("Zl", "Zp"):
+        return " "
     punct = _PUNCT_MAP.get(c)
     if punct is not None:
         return punct
