@@ -49,7 +49,10 @@ def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
     return str(data["html"])
 
 
-def on_serve(server: Any, config: Any, builder: Any) -> Any:
-    """The live preview rebuilds when envscan rewrites the rendered pages."""
-    server.watch(str(Path(config.config_file_path).parent / PAGES_FILE))
-    return server
+def on_env(env: Any, config: Any, files: Any) -> Any:
+    """The theme's templates are compiled once per process, not on every build (the live
+    preview rebuilds the site on each change; a build compiles them once for all editions)."""
+    from envscan.preview import template_cache
+
+    env.bytecode_cache = template_cache()
+    return env

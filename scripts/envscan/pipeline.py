@@ -68,10 +68,11 @@ def source_leak_check(project: Project, ae: AssembledEdition) -> list[Diagnostic
     return diags
 
 
-def read_and_resolve(root: Path, editions: list[str] | None) -> tuple[Project | None, list, list[Diagnostic], bool]:
+def read_and_resolve(root: Path, editions: list[str] | None,
+                     cache: dict | None = None) -> tuple[Project | None, list, list[Diagnostic], bool]:
     """Read and resolve the whole source and select the editions. Returns (project or None
-    when nothing can go on, editions, diagnostics, usage error)."""
-    project, diags = load_project(root)
+    when nothing can go on, editions, diagnostics, usage error). ``cache``: see load_project."""
+    project, diags = load_project(root, cache)
     if project is None:
         return None, [], diags, True
     diags += resolve(project.source)

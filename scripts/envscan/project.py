@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,9 @@ def find_root(start: Path) -> Path | None:
     return None
 
 
-def load_project(root: Path) -> tuple[Project | None, list[Diagnostic]]:
+def load_project(root: Path, cache: dict | None = None) -> tuple[Project | None, list[Diagnostic]]:
+    """Read and parse the whole source. ``cache`` (a dict the caller keeps, e.g. the live
+    preview) reuses the parse of every chapter and bibliography whose text is unchanged."""
     diags: list[Diagnostic] = []
     src, d = read_text(root, "mkdocs.yml")
     diags += d
@@ -105,9 +108,16 @@ def load_project(root: Path) -> tuple[Project | None, list[Diagnostic]]:
         diags += d
         if sf is None:
             continue
-        ch, d = parse_chapter(sf.path, f, sf.text, cfg.scheme)
+        key = ("chapter", sf.path, f, hashlib.sha256(sf.text.encode("utf-8")).hexdigest(), cfg.scheme.labels,
+               cfg.scheme.default)
+        if cache is not None and key in cache:
+            ch, d = cache[key]
+        else:
+            ch, d = parse_chapter(sf.path, f, sf.text, cfg.scheme)
+            if cache is not None:
+                cache[key] = (ch, d)
         ch.order = i
-        diags += d
+        diags += list(d)
         chapters.append(ch)
 
     bib_dir = root / "bibliography"
@@ -126,6 +136,18 @@ def load_project(root: Path) -> tuple[Project | None, list[Diagnostic]]:
                     bib_files.append((sf.path, sf.text))
     if not n_bib:
         diags.append(warning("W-BIB-NONE", "no .bib files in bibliography/", "bibliography"))
-    bib, d = load_bibliography(bib_files, cfg.scheme)
-    diags += d
+    key = ("bibliography", tuple((path, hashlib.sha256(text.encode("utf-8")).hexdigest()) for path, text in bib_files),
+           cfg.scheme.labels, cfg.scheme.default)
+    if cache is not None and key in cache:
+        bib, d = cache[key]
+    else:
+        bib, d = load_bibliography(bib_files, cfg.scheme)
+        if cache is not None:
+            cache[key] = (bib, d)
+    diags += list(d)
+    if cache is not None:  # keep only what this read used: an edited chapter's old parse goes
+        used = {k for k, v in cache.items() if (k[0] == "bibliography" and v[0] is bib) or
+                (k[0] == "chapter" and any(v[0] is ch for ch in chapters))}
+        for k in [k for k in cache if k not in used]:
+            del cache[k]
     return Project(root, cfg, chapters, bib, assets), diags

@@ -1,17 +1,17 @@
 """Live preview for authors: ``envscan serve [EDITION]``.
 
-Assembles the edition (no PDF) into a working folder under ``build/preview/`` and hands it to
-MkDocs' own development server (live reload). A watcher re-assembles whenever a chapter, the
-bibliography or mkdocs.yml changes; MkDocs then rebuilds and reloads the browser. Problems are
-printed as diagnostics and the last good preview stays up. The preview is served on loopback
-(127.0.0.1) and never written to ``site/``; any other address needs ``--expose`` and is
-announced with the edition it serves.
+Assembles the edition (no PDF) into a working folder under ``build/preview/`` and serves it with
+MkDocs' own live-reload server, whose watcher is the only one: on a change to a chapter, the
+bibliography or mkdocs.yml it calls ``preview.PreviewSession.rebuild`` (unchanged chapters are
+not parsed again), MkDocs rebuilds the site in this process and the browser reloads. A source
+with errors keeps the last good pages, with the errors in a banner on top of each and in the
+terminal. The preview is served on loopback (127.0.0.1) and never written to ``site/``; any
+other address needs ``--expose`` and is announced with the edition it serves.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import threading
 from pathlib import Path
 from typing import Callable
 
@@ -20,19 +20,6 @@ from .config import Edition
 from .diagnostics import Diagnostic, error, has_errors
 from .pipeline import assemble_checked, read_and_resolve, select_editions
 from .site import write_config, write_tree
-
-
-def _snapshot(root: Path, docs_dir: str) -> dict[str, float]:
-    files: dict[str, float] = {}
-    for base in (root / docs_dir, root / "bibliography"):
-        if base.is_dir():
-            for p in base.rglob("*"):
-                if p.is_file():
-                    files[str(p)] = p.stat().st_mtime_ns
-    cfg = root / "mkdocs.yml"
-    if cfg.is_file():
-        files[str(cfg)] = cfg.stat().st_mtime_ns
-    return files
 
 
 def is_loopback(host: str) -> bool:
@@ -99,30 +86,22 @@ def prepare(root: Path, edition: str | None, work: Path) -> tuple[Path | None, l
     return cfg, diags
 
 
-def watch(root: Path, edition: str | None, work: Path, report: Callable[[list[Diagnostic]], None],
-          stop: threading.Event, interval: float = 0.5, docs_dir: str = "docs") -> None:
-    """Re-assemble whenever a source file changes, until ``stop`` is set."""
-    seen = _snapshot(root, docs_dir)
-    while not stop.wait(interval):
-        now = _snapshot(root, docs_dir)
-        if now != seen:
-            seen = now
-            _, diags = prepare(root, edition, work)
-            report(diags)
-
-
 def serve(root: Path, edition: str | None, host: str, port: int, report: Callable[[list[Diagnostic]], None],
           expose: bool = False) -> int:
-    from mkdocs.commands.serve import serve as mk_serve
-
     refused = check_host(host, expose, edition)
     if refused:
         report(refused)
         return 2
+    from .preview import PreviewSession, run_server
+
     work = root / "build" / "preview"  # one preview at a time; write_tree drops what is stale
-    cfg_file, diags, ed = _prepare(root, edition, work)
-    report(diags)
-    if cfg_file is None or ed is None:
+    session = PreviewSession(root, edition, work)
+    first = session.rebuild()
+    if first.ok:
+        first.diagnostics.extend(session.render_site())
+    report(first.diagnostics)
+    ed = session.edition
+    if not first.ok or ed is None or session.config_file is None:
         return 1
     import sys
 
@@ -133,14 +112,5 @@ def serve(root: Path, edition: str | None, host: str, port: int, report: Callabl
     else:
         print(f"envscan: WARNING: serving {what} to the network on http://{host}:{port}/ — anyone who can reach "
               "this machine can read it (Ctrl-C to stop)", file=sys.stderr)
-    stop = threading.Event()
     # the edition stays the one announced, even if mkdocs.yml changes which one is the widest
-    t = threading.Thread(target=watch, args=(root, ed.name, work, report, stop), daemon=True)
-    t.start()
-    try:
-        mk_serve(config_file=str(cfg_file), livereload=True, dev_addr=f"{host}:{port}")
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop.set()
-    return 0
+    return run_server(session, host, port, report)
