@@ -133,8 +133,19 @@ class Matcher:
     @staticmethod
     def _add(table: dict[tuple[str, ...], list[Any]], key: tuple[str, ...], value: object) -> None:
         lst = table.setdefault(key, [])
-        if value not in lst:
-            lst.append(value)
+        # values arrive passage by passage (index order), so a copy of ``value`` can only be among
+        # the last entries, those of the same passage: a scan of the whole list made many passages
+        # sharing a part (or an n-gram) quadratic. Out of order, the whole list is searched.
+        idx = value[0] if isinstance(value, tuple) else value
+        for v in reversed(lst):
+            vi = v[0] if isinstance(v, tuple) else v
+            if vi != idx:
+                if vi > idx and value in lst:
+                    return
+                break
+            if v == value:
+                return
+        lst.append(value)
 
     def _allowed(self, item: tuple[str, ...]) -> bool:
         return any(_contains(a, item) for a in self._allow_words)
