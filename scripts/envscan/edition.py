@@ -88,17 +88,26 @@ def _words(s: str) -> int:
 
 def _text_in(ch: Chapter, s: int, e: int, skip: list[tuple[int, int]] | None = None) -> str:
     """The source text runs inside [s, e), minus ``skip`` ranges (restricted passages)."""
-    starts, order = _texts_index(ch)
+    starts, ends, order = _texts_index(ch)
     # only the runs starting in [s, e) can lie inside it; kept in the order of ch.texts
-    hits = sorted(order[bisect.bisect_left(starts, s):bisect.bisect_right(starts, e)])
+    lo, hi = bisect.bisect_left(starts, s), bisect.bisect_right(starts, e)
     texts = ch.texts
     inside = _Ranges(skip)
-    out = []
-    for k in hits:
-        a, b, t = texts[k]
-        if b <= e and not inside.holds(a, b):
-            out.append(t)
-    return " ".join(out)
+    picked: list[int] = []
+    i = lo
+    for x, y in sorted(skip or ()):
+        # the runs that start in [x, y): dropped at once when all of them also end by y (a tearline
+        # nested deep holds most of the block's runs), else one by one as the rest
+        j1 = max(i, bisect.bisect_left(starts, x, lo, hi))
+        j2 = bisect.bisect_left(starts, y, lo, hi)
+        if j2 <= j1:
+            continue
+        picked += (k for k in order[i:j1] if texts[k][1] <= e and not inside.holds(texts[k][0], texts[k][1]))
+        if max(ends[j1:j2]) > y:
+            picked += (k for k in order[j1:j2] if texts[k][1] <= e and not inside.holds(texts[k][0], texts[k][1]))
+        i = j2
+    picked += (k for k in order[i:hi] if texts[k][1] <= e and not inside.holds(texts[k][0], texts[k][1]))
+    return " ".join(texts[k][2] for k in sorted(picked))
 
 
 class _Ranges:
@@ -128,14 +137,14 @@ _TEXTS_INDEX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _NODES_INDEX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _texts_index(ch: Chapter) -> tuple[list[int], list[int]]:
-    """ch.texts sorted by start: (starts, indices into ch.texts); cached per chapter."""
+def _texts_index(ch: Chapter) -> tuple[list[int], list[int], list[int]]:
+    """ch.texts sorted by start: (starts, ends, indices into ch.texts); cached per chapter."""
     hit = _TEXTS_INDEX.get(ch)
     if hit is None or hit[0] is not ch.texts or hit[1] != len(ch.texts):
         order = sorted(range(len(ch.texts)), key=lambda k: ch.texts[k][0])
-        hit = (ch.texts, len(ch.texts), [ch.texts[k][0] for k in order], order)
+        hit = (ch.texts, len(ch.texts), [ch.texts[k][0] for k in order], [ch.texts[k][1] for k in order], order)
         _TEXTS_INDEX[ch] = hit
-    return hit[2], hit[3]
+    return hit[2], hit[3], hit[4]
 
 
 def _nodes_index(ch: Chapter) -> tuple[list[int], list[int]]:
