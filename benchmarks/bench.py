@@ -1,38 +1,56 @@
 #!/usr/bin/env python3
-"""envscan benchmark: the performance figures named in issues 2, 3 and 4.
+"""envscan benchmark: the performance figures the issues name, as a table of figure, measured,
+target, met.
 
 Run from anywhere (``python benchmarks/bench.py`` or ``make bench``); stdlib plus what envscan
-itself depends on. Prints a table and writes ``build/bench/results.json``.
+itself depends on. Prints the tables and writes ``build/bench/results.json``. The package
+measured is the checkout's own (``ROOT/scripts``, put first on every child's ``PYTHONPATH``),
+whatever ``pip install -e`` points at; ``--package DIR`` measures another copy (a folder holding
+``envscan/``, e.g. an older commit's ``git archive``), ``--snapshot`` a frozen copy of the
+checkout's. ``--before RESULTS.json`` adds that earlier run's figures as a "before" column.
 
 What is measured (wall-clock medians; every timed run is preceded by one untimed warm-up run
-unless stated otherwise, so byte-compilation and a cold page cache are not counted):
+unless stated otherwise, so byte-compilation and a cold page cache are not counted; children
+keep their bytecode in a private cache even when PYTHONDONTWRITEBYTECODE is set):
 
 1. ``envscan check`` as a whole process (``python -m envscan.cli check -C ROOT``), N runs, on the
    repository itself (1x) and on synthetic scans k times its size that this script generates from
    the repository's own chapters (every chapter replicated k times under new names, section ids and
    ``@sec-`` cross-references suffixed per copy, nav extended; mkdocs.yml and bibliography/ copied).
-   Reported per KB of Markdown, with a least-squares fit t = a + b*KB to show the growth is linear.
-   Floors: interpreter start, importing envscan, pybtex parse of the .bib files, markdown-it
-   tokenize of all chapters (plain CommonMark, and envscan's own parser with its plugins).
-   Issue 2 targets: 1x <= 0.3 s, 10x <= 1.0 s, linear growth.
-2. Site build: ``envscan build EDITION --no-pdf -q --out TMP`` versus plain
-   ``python -m mkdocs build -q -f CFG -d TMP`` on the same assembled Markdown (the edition tree and
-   config are produced here with envscan.edition.assemble, envscan.site.write_tree and
-   envscan.site.edition_config, exactly as ``envscan build`` does before it calls MkDocs), with an
-   in-process breakdown of the envscan build (load, assemble, write, MkDocs, gate).
-   Issue 3: assembling + gating adds <= 25 %; issue 4: whole build <= 1.25x plain MkDocs.
-3. PDF: full build (with PDF) minus the --no-pdf build, and ``envscan.pdf.render_pdf`` timed
+   Reported per KB of Markdown, with a least-squares fit t = a + b*KB (growth must be linear).
+   Floors: interpreter start, importing ``envscan.cli`` (what every command pays) and
+   ``envscan.cli`` + ``pipeline`` (what ``check`` imports), the slowest imports of a ``check``
+   process (``-X importtime``), pybtex parse of the .bib files, markdown-it tokenize of all
+   chapters (plain CommonMark, and envscan's own parser with its plugins).
+   Targets: 1x <= 0.3 s, 10x <= 1.0 s.
+2. Site build: ``envscan build EDITION --no-pdf -q --out TMP`` versus a plain MkDocs project
+   holding the same chapters: the scan's docs/ copied as they are, its mkdocs.yml with the same
+   theme, nav and markdown_extensions, the envscan guard line and plugin removed and the search
+   plugin on, built by ``python -m mkdocs build -q`` (Python-Markdown renders every chapter).
+   The two are timed alternately (A B A B ...). envscan renders the chapters itself (markdown-it)
+   and hands MkDocs placeholder pages plus the HTML (``Page.html``, through ``mkdocs_hooks``), so
+   it should cost no more than MkDocs rendering the Markdown. In-process breakdown of the envscan
+   build (load, assemble, leak check, write, MkDocs, gate). Target: ratio <= 1.0 at 1x and 10x.
+3. Robust cost: one chapter holding 20,000 marked spans (``[word N]{marking="TLP:AMBER"}`` in
+   paragraphs), 20,000 footnotes, 20,000 editor-note blocks, 20,000 tearlines in blocks nested
+   200 deep, each at 5,000 / 10,000 / 20,000 items; ``envscan check`` as a whole process (wall,
+   CPU, max RSS). Targets: 20,000 spans <= 10 s; every cost linear in the source size: the CPU
+   cost per item of the last step (10,000 -> 20,000) at most 1.3x that of the step before
+   (5,000 -> 10,000) (a quadratic cost gives 2x).
+4. PDF: full build (with PDF) minus the --no-pdf build, and ``envscan.pdf.render_pdf`` timed
    directly; peak memory (max RSS of the child process, from ``os.wait4``'s rusage, i.e. the same
    accounting as ``resource.getrusage(RUSAGE_CHILDREN)`` but per child rather than a high-water mark
-   over all children) of a full build of all editions with PDF. Issue 4: PDF <= 15 s, peak <= 500 MB.
-4. Leak gate alone: ``Gate.scan_tree`` over the built site (without and with the PDF), with the
+   over all children) of a full build of all editions with PDF. Targets: PDF <= 15 s, peak <= 500 MB.
+5. Leak gate alone: ``Gate.scan_tree`` over the built site (without and with the PDF), with the
    edition's own restricted passages, and with a synthetic restricted set (every 10th paragraph of
-   the source with its words reversed: same vocabulary, so the gate's prefilter cannot skip
-   anything, and no hits) for when the source has no restricted content of its own.
+   the pages with its words reversed: same vocabulary, so the gate's prefilter cannot skip
+   anything, and no hits) for when the source has little restricted content of its own.
 
-Options: --quick (N=3, no PDF above 1x), --sizes 1,2,5,10, -n N, --build-runs N, --pdf-runs N,
---no-pdf, --pdf-timeout S, --profile (cProfile of envscan.pipeline.check_project on the largest
-scan), --keep (keep the generated scans), --root, --edition, --results PATH.
+Options: --quick (N=3, fewer runs, robust cases at 5,000 and 20,000 only, no PDF above 1x),
+--sizes 1,2,5,10, -n N, --build-runs N, --pdf-runs N, --no-pdf, --no-robust, --robust-sizes,
+--robust-cases, --robust-runs, --pdf-timeout S, --profile (cProfile of
+envscan.pipeline.check_project on the largest scan), --keep (keep the generated scans), --root,
+--edition, --package, --snapshot, --before, --results PATH.
 """
 
 from __future__ import annotations
@@ -64,11 +82,16 @@ PY = sys.executable
 TARGETS = {
     "check_1x_s": 0.3,
     "check_10x_s": 1.0,
-    "build_ratio": 1.25,
+    "build_ratio_1x": 1.0,
+    "build_ratio_10x": 1.0,
+    "robust_spans_20k_s": 10.0,
+    "robust_growth": 1.3,
     "pdf_1x_s": 15.0,
     "peak_rss_mb": 500.0,
 }
 
+#: the package folder (holding envscan/) every child imports first; set in main()
+PACKAGE_DIR: Path | None = None
 
 class BenchError(RuntimeError):
     pass
@@ -134,13 +157,17 @@ class Run:
 CHILD_ENV: dict | None = None
 
 
-def child_env(pycache: Path | None) -> dict:
+def child_env(pycache: Path | None, package_dir: Path | None = None) -> dict:
     """Children write and reuse bytecode, as on an ordinary machine (PYTHONDONTWRITEBYTECODE would make
-    every run recompile envscan's own modules), into a private cache so the source tree is untouched."""
+    every run recompile envscan's own modules), into a private cache so the source tree is untouched.
+    ``package_dir`` goes first on PYTHONPATH: the children run that envscan, not whatever an editable
+    install elsewhere points at."""
     env = dict(os.environ)
     if pycache is not None:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    if package_dir is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(package_dir), env.get("PYTHONPATH")]))
     return env
 
 
@@ -362,6 +389,92 @@ def markdown_bytes(root: Path) -> int:
     return sum((docs / f).stat().st_size for f in nav_files(raw.get("nav")) if (docs / f).is_file())
 
 
+# --------------------------------------------------------------------------- plain MkDocs baseline
+
+def make_plain_mkdocs_project(scan: Path, dest: Path) -> Path:
+    """The honest baseline: a plain MkDocs project holding the scan's chapters. docs/ is copied
+    as it is; mkdocs.yml keeps the scan's settings (site, theme, nav, markdown_extensions) minus
+    the envscan guard line and the envscan plugin block, with the search plugin on. MkDocs
+    (Python-Markdown) renders every chapter itself. Returns the config file."""
+    import yaml
+
+    _, raw = read_mkdocs(scan)
+    docs_dir = raw.get("docs_dir", "docs")
+    cfg = {k: v for k, v in raw.items() if k not in ("envscan_guard", "plugins", "docs_dir", "site_dir", "INHERIT")}
+    cfg["docs_dir"] = "docs"
+    cfg["plugins"] = ["search"]
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(scan / docs_dir, dest / "docs", symlinks=True)
+    cfg_file = dest / "mkdocs.yml"
+    cfg_file.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return cfg_file
+
+
+# --------------------------------------------------------------------------- robust inputs
+
+ROBUST_CASES = ("spans", "footnotes", "editor", "tearlines")
+TEARLINE_DEPTH = 200  # nesting of the tearline case (the renderer recurses per level)
+
+
+def robust_chapter(kind: str, n: int) -> str:
+    """One chapter with ``n`` items of one kind, in a plain paragraph setting."""
+    parts = [("---\ntitle: Robust input\nmarking: TLP:CLEAR\nstatus: draft\nowners: [bench]\n---\n\n"
+              "# Robust input {#sec-robust}\n\n")]
+    if kind == "spans":  # ten marked spans per paragraph
+        for p in range(0, n, 10):
+            parts.append(" ".join(f'Text before [word {i}]{{marking="TLP:AMBER"}} after.'
+                                  for i in range(p, min(p + 10, n))) + "\n\n")
+    elif kind == "footnotes":  # ten calls per paragraph, the definitions at the end
+        for p in range(0, n, 10):
+            parts.append(" ".join(f"Claim {i}.[^n{i}]" for i in range(p, min(p + 10, n))) + "\n\n")
+        parts += [f"[^n{i}]: Note text number {i}.\n" for i in range(n)]
+    elif kind == "editor":  # a paragraph and an editor-note block each
+        for i in range(n):
+            parts.append(f"Paragraph {i} of the draft.\n\n::: {{.editor}}\nCheck figure {i} with the desk officer."
+                         "\n:::\n\n")
+    elif kind == "tearlines":  # marked blocks nested TEARLINE_DEPTH deep, each with its tearline
+        done = 0
+        while done < n:
+            depth = min(TEARLINE_DEPTH, n - done)
+            for d in range(depth):
+                # (the two texts share no distinctive words: no copy of restricted text is visible)
+                parts.append(f'::: {{marking="TLP:AMBER"}}\nDetailed original account {done + d}.\n\n'
+                             f'::: {{.tearline marking="TLP:CLEAR"}}\nPublic summary {done + d}.\n\n')
+            parts.append("Innermost paragraph.\n\n" + ":::\n:::\n\n" * depth)
+            done += depth
+    else:
+        raise ValueError(kind)
+    return "".join(parts)
+
+
+def make_robust_scan(src: Path, dest: Path, kind: str, n: int) -> Path:
+    """The repository's mkdocs.yml and bibliography with one chapter: ``robust_chapter(kind, n)``."""
+    cfg_text, raw = read_mkdocs(src)
+    docs_dir = raw.get("docs_dir", "docs")
+    dest.mkdir(parents=True, exist_ok=True)
+    if (src / "bibliography").is_dir():
+        shutil.copytree(src / "bibliography", dest / "bibliography", symlinks=True)
+    (dest / docs_dir).mkdir(parents=True, exist_ok=True)
+    (dest / docs_dir / "index.md").write_text(robust_chapter(kind, n), encoding="utf-8")
+    (dest / "mkdocs.yml").write_text(_replace_nav_block(cfg_text, [{"Robust input": "index.md"}]), encoding="utf-8")
+    return dest
+
+
+def robust_growth(points: dict[int, dict]) -> float | None:
+    """CPU cost per item of the last step over that of the step before (1.0: linear; 2.0: quadratic)."""
+    ns = sorted(points)
+    if len(ns) < 3:
+        if len(ns) == 2:  # with two sizes: per-item cost of the larger over the smaller's (fixed cost included)
+            a, b = ns
+            ca, cb = points[a]["cpu_median"], points[b]["cpu_median"]
+            return (cb / b) / (ca / a) if ca > 0 else None
+        return None
+    a, b, c = ns[-3:]
+    ca, cb, cc = (points[x]["cpu_median"] for x in (a, b, c))
+    step1, step2 = (cb - ca) / (b - a), (cc - cb) / (c - b)
+    return step2 / step1 if step1 > 0 else None
+
+
 # --------------------------------------------------------------------------- in-process envscan
 
 def load(root: Path):
@@ -371,7 +484,7 @@ def load(root: Path):
     project, diags = load_project(root)
     if project is None:
         raise BenchError(f"envscan could not load {root}: " + "; ".join(d.message for d in diags[:5]))
-    diags += resolve(project)
+    diags += resolve(project.source)
     return project, diags
 
 
@@ -387,7 +500,7 @@ def scan_stats(root: Path, edition: str) -> dict:
     from envscan.edition import assemble
 
     project, diags = load(root)
-    ae, d = assemble(project, edition_of(project, edition))
+    ae, d = assemble(project.source, edition_of(project, edition))
     diags += d
     return {
         "markdown_kb": markdown_bytes(root) / 1024,
@@ -417,9 +530,9 @@ def check_breakdown(root: Path, n: int) -> dict:
         t0 = clock()
         project, _ = load_project(root)
         t1 = clock()
-        resolve(project)
+        resolve(project.source)
         t2 = clock()
-        aes = [assemble(project, ed, render=False)[0] for ed in project.config.editions.values()]
+        aes = [assemble(project.source, ed, render=False)[0] for ed in project.config.editions.values()]
         t3 = clock()
         for ae in aes:
             source_leak_check(project, ae)
@@ -456,34 +569,28 @@ def floors(root: Path, n: int) -> dict:
     }
 
 
-def prepare_mkdocs_tree(root: Path, edition: str, work: Path) -> tuple[Path, object, object]:
-    """The edition's Markdown tree + generated mkdocs.yml, exactly as envscan build hands them to MkDocs."""
-    import yaml
-
-    from envscan.edition import assemble
-    from envscan.config import ConfigDumper as _Dumper
-    from envscan.site import edition_config, write_tree
-
-    project, _ = load(root)
-    ae, d = assemble(project, edition_of(project, edition))
-    if any(x.severity == "error" for x in d):
-        raise BenchError(f"assembling {edition} of {root} failed: {d[0].message}")
-    docs = write_tree(project, ae, work)
-    cfg = edition_config(project, ae, docs, work / "site")
-    cfg_file = work / "mkdocs.yml"
-    cfg_file.write_text(yaml.dump(cfg, Dumper=_Dumper, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return cfg_file, project, ae
+def import_profile(root: Path, top: int = 12) -> list[dict]:
+    """The imports of one ``envscan check`` process (``-X importtime``), slowest cumulative first:
+    only top-level packages and envscan's own modules (the rest is inside them)."""
+    r = run_proc([PY, "-X", "importtime", "-m", "envscan.cli", "check", "-C", str(root)])
+    rows = []
+    for ln in r.stderr.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", ln)
+        if not m:
+            continue
+        self_us, cum_us, indent, name = int(m.group(1)), int(m.group(2)), len(m.group(3)), m.group(4)
+        if indent == 1 or name.startswith("envscan"):
+            rows.append({"module": name, "cumulative_ms": cum_us / 1000, "self_ms": self_us / 1000, "depth": indent})
+    rows.sort(key=lambda x: -x["cumulative_ms"])
+    return rows[:top]
 
 
 def build_breakdown(root: Path, edition: str, n: int) -> dict:
     """envscan build's stages in process (mirrors pipeline.build_project + site.render_edition, no PDF)."""
-    import yaml
-
     from envscan.edition import assemble
     from envscan.gate import Gate
     from envscan.pipeline import source_leak_check
-    from envscan.config import ConfigDumper as _Dumper
-    from envscan.site import edition_config, run_mkdocs, theme_roots, write_tree
+    from envscan.site import run_mkdocs, theme_roots, write_config, write_tree
 
     keys = ["load+resolve", "assemble", "source_leak_check", "write tree+config", "mkdocs (in process)",
             "leak gate (scan_tree)"]
@@ -495,16 +602,14 @@ def build_breakdown(root: Path, edition: str, n: int) -> dict:
             ts = [clock()]
             project, _ = load(root)
             ts.append(clock())
-            ae, _ = assemble(project, edition_of(project, edition))
+            ae, _ = assemble(project.source, edition_of(project, edition), with_pdf=False)
             ts.append(clock())
             source_leak_check(project, ae)
             ts.append(clock())
             docs = write_tree(project, ae, work)
-            cfg = edition_config(project, ae, docs, work / "site")
-            (work / "mkdocs.yml").write_text(yaml.dump(cfg, Dumper=_Dumper, sort_keys=False, allow_unicode=True),
-                                             encoding="utf-8")
+            cfg_file = write_config(project, ae, work, docs, work / "site")
             ts.append(clock())
-            d = run_mkdocs(work / "mkdocs.yml")
+            d = run_mkdocs(cfg_file)
             if any(x.severity == "error" for x in d):
                 raise BenchError(f"MkDocs failed in process: {d[0].message}")
             ts.append(clock())
@@ -519,14 +624,14 @@ def build_breakdown(root: Path, edition: str, n: int) -> dict:
 
 
 def synthetic_restricted(ae, every: int = 10) -> list:
-    """Every ``every``-th paragraph of the edition's Markdown with its words reversed (no hits)."""
+    """Every ``every``-th paragraph of the edition's pages with its words reversed (no hits)."""
     from envscan.gate import Restricted
 
     out = []
     i = 0
     for page in ae.pages:
         for para in re.split(r"</p>|\n\s*\n", page.html):
-            words = re.findall(r"[A-Za-z][A-Za-z'’-]+", para)
+            words = re.findall(r"[A-Za-z][A-Za-z'’-]+", re.sub(r"<[^>]*>", " ", para))
             if len(words) < 3:
                 continue
             i += 1
@@ -569,16 +674,20 @@ def gate_series(ae, allow, site: Path, n: int, warmup: int = 1) -> dict:
 
 def pdf_direct(root: Path, edition: str, n: int) -> dict:
     """envscan.pdf.render_pdf in process, split into HTML assembly and WeasyPrint."""
-    from envscan.edition import assemble
+    import inspect
+
     from envscan import pdf as epdf
+    from envscan.edition import assemble
 
     project, _ = load(root)
-    ae, _ = assemble(project, edition_of(project, edition))
+    ae, _ = assemble(project.source, edition_of(project, edition))
+    # render_pdf/build_html take the config (older versions: the project)
+    first = project.config if "config" in inspect.signature(epdf.build_html).parameters else project
     work = Path(tempfile.mkdtemp(prefix="envscan-bench-pdf-"))
     try:
-        html_t = fn_series(lambda: epdf.build_html(project.config, ae, 0), n, warmup=0)
+        html_t = fn_series(lambda: epdf.build_html(first, ae, 0), n, warmup=0)
         errs: list = []
-        total = fn_series(lambda: errs.extend(epdf.render_pdf(project.config, ae, work / "x.pdf", 0)), n, warmup=0)
+        total = fn_series(lambda: errs.extend(epdf.render_pdf(first, ae, work / "x.pdf", 0)), n, warmup=0)
         if errs:
             raise BenchError(f"render_pdf: {errs[0].message}")
         return {"build_html": html_t, "render_pdf": total, "pdf_kb": (work / "x.pdf").stat().st_size / 1024}
@@ -633,76 +742,109 @@ def git_info(root: Path) -> dict:
         return {}
 
 
+def _sizes(text: str, what: str, ap: argparse.ArgumentParser) -> list[int]:
+    try:
+        out = sorted({int(s) for s in text.split(",") if s.strip()})
+    except ValueError:
+        ap.error(f"{what} takes whole numbers, e.g. 1,2,5,10")
+    if not out or out[0] < 1:
+        ap.error(f"{what} must be >= 1")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="the scan's repository (default: this repo)")
     ap.add_argument("--edition", default="public", help="edition for the build/PDF/gate figures (default: public)")
     ap.add_argument("--sizes", default="1,2,5,10", help="scan sizes as multiples of the repo (default 1,2,5,10)")
-    ap.add_argument("--quick", action="store_true", help="N=3, fewer build/PDF runs, no PDF above 1x")
+    ap.add_argument("--quick", action="store_true", help="N=3, fewer build/PDF/robust runs, no PDF above 1x")
     ap.add_argument("-n", type=int, default=None, help="runs per check/floor figure (default 7, --quick 3)")
     ap.add_argument("--build-runs", type=int, default=None, help="runs per site-build figure (default 5, --quick 3)")
     ap.add_argument("--pdf-runs", type=int, default=None, help="runs of the 1x build with PDF (default 3, --quick 1)")
     ap.add_argument("--build-sizes", default=None,
                     help="sizes for the build/PDF/gate figures (default: 1 and the largest of --sizes)")
     ap.add_argument("--no-pdf", action="store_true", help="skip every PDF figure")
+    ap.add_argument("--no-build", action="store_true", help="skip the site-build, PDF and gate figures")
+    ap.add_argument("--no-robust", action="store_true", help="skip the robust-input figures")
+    ap.add_argument("--robust-sizes", default=None,
+                    help="items per robust case (default 5000,10000,20000; --quick 5000,20000)")
+    ap.add_argument("--robust-cases", default=",".join(ROBUST_CASES),
+                    help=f"robust cases to run (default: {','.join(ROBUST_CASES)})")
+    ap.add_argument("--robust-runs", type=int, default=None, help="runs per robust figure (default 3, --quick 1)")
+    ap.add_argument("--robust-timeout", type=float, default=120.0, help="a robust check slower than this is killed")
     ap.add_argument("--pdf-timeout", type=float, default=150.0,
                     help="above 1x, a build with PDF slower than this many seconds is killed and skipped")
     ap.add_argument("--profile", action="store_true",
                     help="cProfile envscan.pipeline.check_project on the largest scan (top 15)")
     ap.add_argument("--keep", action="store_true", help="keep the generated scans and outputs")
+    ap.add_argument("--package", type=Path, default=None,
+                    help="measure the envscan in this folder (holding envscan/) instead of ROOT/scripts")
     ap.add_argument("--snapshot", action="store_true",
-                    help="copy ROOT/scripts/envscan first and benchmark that copy (in process and in every child), "
+                    help="copy the package first and benchmark that copy (in process and in every child), "
                          "so edits made to the package during the run do not mix versions")
     ap.add_argument("--env-bytecode", action="store_true",
                     help="run children with the environment as it is (e.g. PYTHONDONTWRITEBYTECODE honoured) "
                          "instead of a private bytecode cache in build/bench/pycache")
+    ap.add_argument("--before", type=Path, default=None,
+                    help="results.json of an earlier run: its figures become the table's 'before' column")
     ap.add_argument("--results", type=Path, default=None, help="JSON output (default ROOT/build/bench/results.json)")
     args = ap.parse_args(argv)
 
     root = args.root.resolve()
+    pkg_dir = (args.package.resolve() if args.package else root / "scripts")
+    if not (pkg_dir / "envscan" / "__init__.py").is_file():
+        if args.package:
+            ap.error(f"--package: no envscan/ package in {pkg_dir}")
+        pkg_dir = None  # not a checkout of envscan: use the installed package
     snap = None
     if args.snapshot:
-        pkg = root / "scripts" / "envscan"
-        if not pkg.is_dir():
-            ap.error(f"--snapshot: no package at {pkg}")
+        if pkg_dir is None:
+            ap.error(f"--snapshot: no package at {root / 'scripts' / 'envscan'}")
         snap = Path(tempfile.mkdtemp(prefix="envscan-bench-snap-"))
-        shutil.copytree(pkg, snap / "envscan", ignore=shutil.ignore_patterns("__pycache__"))
-        sys.path.insert(0, str(snap))
-        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(snap), os.environ.get("PYTHONPATH")]))
+        shutil.copytree(pkg_dir / "envscan", snap / "envscan", ignore=shutil.ignore_patterns("__pycache__"))
+        pkg_dir = snap
+    global PACKAGE_DIR
+    PACKAGE_DIR = pkg_dir
+    if pkg_dir is not None:
+        sys.path.insert(0, str(pkg_dir))
     versions = require_deps()
+    from envscan.edition import assemble
+
     if not (root / "mkdocs.yml").is_file():
         ap.error(f"{root} has no mkdocs.yml")
-    try:
-        sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
-    except ValueError:
-        ap.error("--sizes takes whole numbers, e.g. 1,2,5,10")
-    if not sizes or sizes[0] < 1:
-        ap.error("--sizes must be >= 1")
+    sizes = _sizes(args.sizes, "--sizes", ap)
     n = args.n or (3 if args.quick else 7)
     nb = args.build_runs or (3 if args.quick else 5)
     npdf = args.pdf_runs or (1 if args.quick else 3)
-    bsizes = sorted({int(s) for s in args.build_sizes.split(",")}) if args.build_sizes else sorted({sizes[0], sizes[-1]})
-    if snap is None and Path(versions.get("envscan_path", "")) != (root / "scripts" / "envscan").resolve():
-        log(f"note: envscan is imported from {versions.get('envscan_path')}, not from {root}/scripts/envscan")
+    nrob = args.robust_runs or (1 if args.quick else 3)
+    bsizes = _sizes(args.build_sizes, "--build-sizes", ap) if args.build_sizes else sorted({sizes[0], sizes[-1]})
+    rsizes = _sizes(args.robust_sizes or ("5000,20000" if args.quick else "5000,10000,20000"), "--robust-sizes", ap)
+    rcases = [c.strip() for c in args.robust_cases.split(",") if c.strip()]
+    bad = [c for c in rcases if c not in ROBUST_CASES]
+    if bad:
+        ap.error(f"--robust-cases: unknown {', '.join(bad)} (have {', '.join(ROBUST_CASES)})")
+    if pkg_dir is not None and Path(versions.get("envscan_path", "")) != (pkg_dir / "envscan").resolve():
+        log(f"note: envscan is imported from {versions.get('envscan_path')}, not from {pkg_dir}/envscan")
 
     global CHILD_ENV
-    CHILD_ENV = child_env(None if args.env_bytecode else root / "build" / "bench" / "pycache")
+    CHILD_ENV = child_env(None if args.env_bytecode else root / "build" / "bench" / "pycache", pkg_dir)
     tmp = Path(tempfile.mkdtemp(prefix="envscan-bench-"))
     results: dict = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
                     "loadavg_start": os.getloadavg()},
-        "versions": versions, "git": git_info(root),
-        "settings": {"n": n, "build_runs": nb, "pdf_runs": npdf, "sizes": sizes, "build_sizes": bsizes,
+        "versions": versions, "git": git_info(root), "package": str(pkg_dir) if pkg_dir else "installed",
+        "settings": {"n": n, "build_runs": nb, "pdf_runs": npdf, "robust_runs": nrob, "sizes": sizes,
+                     "build_sizes": bsizes, "robust_sizes": rsizes, "robust_cases": rcases,
                      "edition": args.edition, "quick": args.quick, "snapshot": bool(snap),
                      "child_bytecode": "environment" if args.env_bytecode else "private cache (build/bench/pycache)"},
-        "targets": TARGETS, "scans": {}, "floors": {}, "check": {}, "check_inprocess": {}, "build": {},
-        "build_inprocess": {}, "pdf": {}, "memory": {}, "gate": {},
+        "targets": TARGETS, "scans": {}, "floors": {}, "imports": [], "check": {}, "check_inprocess": {},
+        "robust": {}, "build": {}, "build_inprocess": {}, "pdf": {}, "memory": {}, "gate": {},
     }
     try:
         # ------------------------------------------------------------- scans
         scans: dict[int, Path] = {}
-        for k in sorted(set(sizes) | set(bsizes)):
+        for k in sorted(set(sizes) | (set() if args.no_build else set(bsizes))):
             if k == 1:
                 scans[k] = root
             else:
@@ -717,8 +859,10 @@ def main(argv: list[str] | None = None) -> int:
         # ------------------------------------------------------------- floors
         log("floors")
         results["floors"]["interpreter start (python -c pass)"] = proc_series("python -c pass", [PY, "-c", "pass"], n)
+        results["floors"]["import envscan.cli"] = proc_series("import", [PY, "-c", "import envscan.cli"], n)
         results["floors"]["import envscan.cli + pipeline"] = proc_series(
             "import", [PY, "-c", "import envscan.cli, envscan.pipeline"], n)
+        results["imports"] = import_profile(root)
         for k in sizes:
             results["floors"][k] = floors(scans[k], n)
 
@@ -732,11 +876,41 @@ def main(argv: list[str] | None = None) -> int:
         results["check_fit"] = linear_fit(kbs, [results["check"][k]["median"] for k in sizes])
         results["check_fit_cpu"] = linear_fit(kbs, [results["check"][k]["cpu_median"] for k in sizes])
 
+        # ------------------------------------------------------------- robust inputs
+        if not args.no_robust:
+            for case in rcases:
+                results["robust"][case] = {}
+                for m in rsizes:
+                    d = make_robust_scan(root, tmp / f"robust-{case}-{m}", case, m)
+                    log(f"robust input: {m} {case}, envscan check ({nrob} run(s))")
+                    runs, skipped = [], None
+                    for _ in range(nrob):
+                        r = run_proc(envscan_cmd("check", "-C", str(d)), timeout=args.robust_timeout)
+                        if r.timed_out:
+                            skipped = f"> {args.robust_timeout:.0f} s; killed"
+                            break
+                        if r.rc not in (0, 1):
+                            raise BenchError(f"robust {case} {m}: exit {r.rc}\n{(r.stderr + r.stdout)[-2000:]}")
+                        runs.append(r)
+                    if skipped:
+                        results["robust"][case][m] = {"skipped": skipped}
+                        continue
+                    res = _summary(runs)
+                    res["md_kb"] = (d / "docs" / "index.md").stat().st_size / 1024
+                    res["exit"] = runs[-1].rc
+                    res["errors"] = len(re.findall(r"error\[", runs[-1].stdout))
+                    results["robust"][case][m] = res
+                    if not args.keep:
+                        shutil.rmtree(d, ignore_errors=True)
+                done = {m: v for m, v in results["robust"][case].items() if "skipped" not in v}
+                results["robust"][case]["growth"] = robust_growth(done)
+
         # ------------------------------------------------------------- site build vs mkdocs
         outs = tmp / "out"
-        for k in bsizes:
+        for k in ([] if args.no_build else bsizes):
             log(f"site build, {k}x ({nb} runs each: envscan build --no-pdf, plain mkdocs build)")
             keep_site = tmp / f"site-{k}x-nopdf"
+            plain_site = tmp / f"mkdocs-site-{k}x"
 
             def es_cmd(i: int, k=k) -> list[str]:
                 return envscan_cmd("build", args.edition, "--no-pdf", "-q", "--out", str(outs / f"e{k}-{i}"),
@@ -748,34 +922,36 @@ def main(argv: list[str] | None = None) -> int:
                     shutil.move(str(d / args.edition), keep_site)
                 shutil.rmtree(d, ignore_errors=True)
 
-            work = tmp / f"mk-{k}x"
-            cfg_file, project, ae = prepare_mkdocs_tree(scans[k], args.edition, work)
+            cfg_file = make_plain_mkdocs_project(scans[k], tmp / f"plain-{k}x")
 
             def mk_cmd(i: int, k=k, cfg_file=cfg_file) -> list[str]:
                 return [PY, "-m", "mkdocs", "build", "-q", "-f", str(cfg_file), "-d", str(outs / f"m{k}-{i}")]
 
-            def mk_after(i: int, k=k) -> None:
+            def mk_after(i: int, k=k, plain_site=plain_site) -> None:
                 d = outs / f"m{k}-{i}"
                 if i == nb - 1:
-                    shutil.move(str(d), tmp / f"mkdocs-site-{k}x")
+                    shutil.move(str(d), plain_site)
                 shutil.rmtree(d, ignore_errors=True)
 
             es, mk = paired_series(f"envscan build {k}x", es_cmd, es_after, f"mkdocs build {k}x", mk_cmd, mk_after, nb)
-            ours = {p.relative_to(keep_site).as_posix() for p in keep_site.rglob("*") if p.is_file()}
-            theirs = {p.relative_to(tmp / f"mkdocs-site-{k}x").as_posix()
-                      for p in (tmp / f"mkdocs-site-{k}x").rglob("*") if p.is_file()}
+            ours = [p for p in keep_site.rglob("*.html")]
+            theirs = [p for p in plain_site.rglob("*.html")]
             results["build"][k] = {
                 "envscan_nopdf": es, "mkdocs": mk, "ratio": es["median"] / mk["median"],
-                "same_files": ours == theirs,
-                "only_envscan": sorted(ours - theirs)[:10], "only_mkdocs": sorted(theirs - ours)[:10],
+                "cpu_ratio": es["cpu_median"] / mk["cpu_median"],
+                "html_pages": {"envscan": len(ours), "mkdocs": len(theirs)},
+                "site_mb": {"envscan": sum(p.stat().st_size for p in keep_site.rglob("*") if p.is_file()) / 2**20,
+                            "mkdocs": sum(p.stat().st_size for p in plain_site.rglob("*") if p.is_file()) / 2**20},
             }
             results["build_inprocess"][k] = build_breakdown(scans[k], args.edition, max(2, nb // 2))
 
             log(f"leak gate, {k}x")
+            project, _ = load(scans[k])
+            ae, _ = assemble(project.source, edition_of(project, args.edition))
             results["gate"][k] = {"site": gate_series(ae, project.config.gate_allow, keep_site, n)}
 
         # ------------------------------------------------------------- PDF + memory
-        if not args.no_pdf:
+        if not args.no_pdf and not args.no_build:
             # compile/cache WeasyPrint & co. once, untimed (the --no-pdf runs never imported them)
             run_proc([PY, "-c", "import weasyprint, pypdf, envscan.pdf"])
             for k in bsizes:
@@ -810,9 +986,7 @@ def main(argv: list[str] | None = None) -> int:
                     results["pdf"][k]["direct"] = pdf_direct(scans[k], args.edition, 1)
                 site_pdf = tmp / f"site-{k}x-pdf"
                 project, _ = load(scans[k])
-                from envscan.edition import assemble
-
-                ae, _ = assemble(project, edition_of(project, args.edition))
+                ae, _ = assemble(project.source, edition_of(project, args.edition))
                 results["gate"][k]["site+pdf"] = gate_series(ae, project.config.gate_allow, site_pdf,
                                                              max(3, n // 2) if k == 1 else 1, 1 if k == 1 else 0)
 
@@ -846,8 +1020,15 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(snap, ignore_errors=True)
 
     results["machine"]["loadavg_end"] = os.getloadavg()
+    results["summary"] = summary_rows(results)
     write_results(results, args, root)
-    print(report(results))
+    before = None
+    if args.before:
+        try:
+            before = json.loads(args.before.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            log(f"--before: cannot read {args.before}: {exc}")
+    print(report(results, before))
     if "profile_check" in results:
         print(f"\n## cProfile: envscan.pipeline.check_project, {results['profile_check']['size']}x scan\n")
         print(results["profile_check"]["text"])
@@ -861,7 +1042,7 @@ def write_results(results: dict, args, root: Path) -> None:
     log(f"results written to {path}")
 
 
-# --------------------------------------------------------------------------- table
+# --------------------------------------------------------------------------- tables
 
 def _s(x: float | None) -> str:
     return "—" if x is None else f"{x:.3f}"
@@ -873,18 +1054,112 @@ def _verdict(value: float | None, limit: float) -> str:
     return "ok" if value <= limit else "OVER"
 
 
-def report(r: dict) -> str:
+def _get(d: dict, *keys):
+    """d[k1][k2]... with int keys also tried as strings (results read back from JSON)."""
+    for k in keys:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(k, d.get(str(k)) if not isinstance(k, str) else None)
+        if d is None:
+            return None
+    return d
+
+
+def summary_rows(r: dict) -> list[dict]:
+    """The figures the issues set targets for: figure, measured, unit, target, met."""
+    rows: list[dict] = []
+
+    def add(key: str, figure: str, value: float | None, unit: str, target: float | None, note: str = "") -> None:
+        met = None if value is None or target is None else value <= target
+        rows.append({"key": key, "figure": figure, "measured": value, "unit": unit, "target": target, "met": met,
+                     "note": note})
+
+    for k, tk in ((1, "check_1x_s"), (10, "check_10x_s")):
+        add(f"check_{k}x", f"envscan check, {k}x scan (wall)", _get(r, "check", k, "median"), "s", TARGETS[tk])
+    fit = r.get("check_fit_cpu") or {}
+    if fit:
+        add("check_fit_r2", "envscan check: linear in KB (R² of CPU fit)", fit.get("r2"), "", None,
+            f"{fit.get('ms_per_kb', 0):.3f} ms/KB + {fit.get('intercept_s', 0):.3f} s")
+    for k in (1, 10):
+        b = _get(r, "build", k)
+        if b:
+            add(f"build_ratio_{k}x", f"build public --no-pdf / plain mkdocs build, {k}x (wall)", b["ratio"], "×",
+                TARGETS[f"build_ratio_{k}x"],
+                f"{_s(b['envscan_nopdf']['median'])} s vs {_s(b['mkdocs']['median'])} s; cpu ratio {b['cpu_ratio']:.2f}")
+    for case, res in (r.get("robust") or {}).items():
+        sizes = sorted(int(m) for m in res if str(m).isdigit())
+        if not sizes:
+            continue
+        big = _get(res, sizes[-1])
+        if big and "skipped" not in big:
+            add(f"robust_{case}", f"check, {sizes[-1]:,} {case} (wall)", big["median"], "s",
+                TARGETS["robust_spans_20k_s"] if case == "spans" and sizes[-1] == 20000 else None,
+                f"cpu {_s(big['cpu_median'])} s, RSS {big['maxrss_mb']:.0f} MB")
+        elif big:
+            add(f"robust_{case}", f"check, {sizes[-1]:,} {case} (wall)", None, "s",
+                TARGETS["robust_spans_20k_s"] if case == "spans" else None, big["skipped"])
+        add(f"robust_{case}_growth", f"  {case}: cost per item, last step / step before", res.get("growth"), "×",
+            TARGETS["robust_growth"], "1.0 linear, 2.0 quadratic")
+    p = _get(r, "pdf", 1)
+    if p and "pdf_time" in p:
+        add("pdf_1x", "PDF of the 1x edition (build with − without)", p["pdf_time"], "s", TARGETS["pdf_1x_s"])
+    m = _get(r, "memory", 1)
+    if m and "maxrss_mb" in m:
+        add("peak_rss_1x", "peak RSS, full build of all editions with PDF, 1x", m["maxrss_mb"], "MB",
+            TARGETS["peak_rss_mb"])
+    return rows
+
+
+def _fmt(v: float | None, unit: str) -> str:
+    if v is None:
+        return "—"
+    if unit == "MB":
+        return f"{v:.0f} MB"
+    if unit == "×":
+        return f"{v:.2f}×"
+    if unit == "s":
+        return f"{v:.3f} s"
+    return f"{v:.4f}"
+
+
+def summary_table(r: dict, before: dict | None) -> list[str]:
+    rows = r.get("summary") or summary_rows(r)
+    prev = {x["key"]: x for x in (before.get("summary") or summary_rows(before))} if before else {}
+    L = []
+    head = f"{'figure':<58} " + (f"{'before':>10} " if before else "") + f"{'measured':>10} {'target':>10}  met?"
+    L.append(head)
+    L.append("-" * len(head))
+    for x in rows:
+        b = prev.get(x["key"])
+        tgt = "—" if x["target"] is None else ("≤ " + _fmt(x["target"], x["unit"]))
+        met = "" if x["met"] is None else ("yes" if x["met"] else "NO")
+        line = f"{x['figure']:<58} " + (f"{_fmt(b['measured'] if b else None, x['unit']):>10} " if before else "") \
+            + f"{_fmt(x['measured'], x['unit']):>10} {tgt:>10}  {met}"
+        if x.get("note"):
+            line += f"   ({x['note']})"
+        L.append(line)
+    return L
+
+
+def report(r: dict, before: dict | None = None) -> str:
     L: list[str] = []
     sc = r["scans"]
     L.append(f"envscan benchmark — {r['when']} — Python {r['machine']['python']}, {r['machine']['cpus']} CPU(s), "
-             f"git {r['git'].get('head', '?')}{' (dirty)' if r['git'].get('dirty') else ''}")
+             f"git {r['git'].get('head', '?')}{' (dirty)' if r['git'].get('dirty') else ''}, package {r.get('package')}")
     st = r["settings"]
     L.append(f"medians of N={st['n']} (check, floors, gate), {st['build_runs']} (site builds), "
-             f"{st['pdf_runs']} (1x build with PDF); seconds unless stated; 'cpu' = user+sys of the child")
+             f"{st['pdf_runs']} (1x build with PDF), {st.get('robust_runs', '?')} (robust inputs); seconds unless "
+             "stated; 'cpu' = user+sys of the child")
     la0, la1 = r["machine"].get("loadavg_start"), r["machine"].get("loadavg_end")
     if la0:
         L.append(f"load average at start {la0[0]:.2f}" + (f", at end {la1[0]:.2f}" if la1 else "")
                  + f" (on {r['machine']['cpus']} CPUs: other work on the machine inflates wall times)")
+    if before:
+        L.append(f"before: {before.get('when', '?')}, git {before.get('git', {}).get('head', '?')}, "
+                 f"package {before.get('package', '?')}")
+    L.append("")
+    L.append("## Targets")
+    L += summary_table(r, before)
     L.append("")
     L.append("## Scans")
     L.append(f"{'size':>5} {'MD KB':>8} {'chapters':>8} {'notes':>6} {'bib':>5} {'cited':>5} {'sections':>8} "
@@ -895,17 +1170,21 @@ def report(r: dict) -> str:
                  f"{s['warnings']:>8}")
     L.append("")
     L.append("## Floors")
-    for name in ("interpreter start (python -c pass)", "import envscan.cli + pipeline"):
-        f = r["floors"][name]
-        L.append(f"  {name:<50} {_s(f['median'])}   (cpu {_s(f['cpu_median'])}, max RSS {f['maxrss_mb']:.0f} MB)")
+    for name in ("interpreter start (python -c pass)", "import envscan.cli", "import envscan.cli + pipeline"):
+        f = r["floors"].get(name)
+        if f:
+            L.append(f"  {name:<50} {_s(f['median'])}   (cpu {_s(f['cpu_median'])}, max RSS {f['maxrss_mb']:.0f} MB)")
     for k in st["sizes"]:
-        for name, f in r["floors"][k].items():
+        for name, f in (_get(r, "floors", k) or {}).items():
             L.append(f"  {name + f' [{k}x]':<52} {_s(f['median'])}   (cpu {_s(f['cpu_median'])})")
+    if r.get("imports"):
+        L.append("  slowest imports of one `envscan check` (-X importtime, cumulative ms; inflated by the timer):")
+        L.append("    " + ", ".join(f"{x['module']} {x['cumulative_ms']:.0f}" for x in r["imports"]))
     L.append("")
     L.append("## envscan check (whole process)")
     L.append(f"{'size':>5} {'median':>8} {'min':>8} {'max':>8} {'cpu':>8} {'ms/KB':>7} {'RSS MB':>7}  target")
     for k in st["sizes"]:
-        c = r["check"][k]
+        c = _get(r, "check", k)
         tgt = {1: TARGETS["check_1x_s"], 10: TARGETS["check_10x_s"]}.get(k)
         L.append(f"{str(k) + 'x':>5} {_s(c['median']):>8} {_s(c['min']):>8} {_s(c['max']):>8} {_s(c['cpu_median']):>8} {c['ms_per_kb']:>7.2f} "
                  f"{c['maxrss_mb']:>7.0f}  " + (f"≤ {tgt} s {_verdict(c['median'], tgt)}" if tgt else ""))
@@ -916,22 +1195,41 @@ def report(r: dict) -> str:
                      f"(R² {fit['r2']:.4f}, worst residual {fit['max_rel_residual'] * 100:.1f} %)")
     L.append("  in process (check_project stages, CPU seconds, median):")
     for k in st["sizes"]:
-        ci = r["check_inprocess"][k]
+        ci = _get(r, "check_inprocess", k) or {}
         L.append(f"    {str(k) + 'x':>4}  " + ", ".join(f"{name} {_s(v)}" for name, v in ci.items()))
     L.append("")
-    L.append(f"## Site build, edition '{st['edition']}' (whole process): envscan build --no-pdf vs plain mkdocs build")
-    L.append(f"{'size':>5} {'envscan':>8} {'mkdocs':>8} {'ratio':>6} {'cpu es':>8} {'cpu mk':>8} {'cpu ratio':>9} "
-             f"{'RSS MB':>7}  target ≤ {TARGETS['build_ratio']}×")
-    for k, b in r["build"].items():
-        e, m = b["envscan_nopdf"], b["mkdocs"]
-        L.append(f"{str(k) + 'x':>5} {_s(e['median']):>8} {_s(m['median']):>8} "
-                 f"{b['ratio']:>6.2f} {_s(e['cpu_median']):>8} {_s(m['cpu_median']):>8} "
-                 f"{e['cpu_median'] / m['cpu_median']:>9.2f} {e['maxrss_mb']:>7.0f}  {_verdict(b['ratio'], TARGETS['build_ratio'])}"
-                 + ("" if b["same_files"] else f"  (file sets differ: +{b['only_envscan']} -{b['only_mkdocs']})"))
-    L.append("  in process (envscan build stages, CPU seconds, median):")
-    for k, bi in r["build_inprocess"].items():
-        L.append(f"    {str(k) + 'x':>4}  " + ", ".join(f"{name} {_s(v)}" for name, v in bi.items()))
-    L.append("")
+    if r.get("robust"):
+        L.append("## Robust inputs: one chapter, envscan check (whole process)")
+        L.append(f"{'case':>10} {'items':>7} {'MD KB':>7} {'median':>8} {'cpu':>8} {'µs cpu/item':>11} {'RSS MB':>7} {'exit':>4}")
+        for case, res in r["robust"].items():
+            for m in sorted((x for x in res if str(x).isdigit()), key=int):
+                x = res[m]
+                if "skipped" in x:
+                    L.append(f"{case:>10} {int(m):>7} skipped ({x['skipped']})")
+                    continue
+                L.append(f"{case:>10} {int(m):>7} {x['md_kb']:>7.0f} {_s(x['median']):>8} {_s(x['cpu_median']):>8} "
+                         f"{x['cpu_median'] * 1e6 / int(m):>11.0f} {x['maxrss_mb']:>7.0f} {x['exit']:>4}")
+            g = res.get("growth")
+            L.append(f"{'':>10} growth (cost per item, last step / step before): "
+                     + ("—" if g is None else f"{g:.2f}") + f"  (target ≤ {TARGETS['robust_growth']})")
+        L.append("")
+    if r.get("build"):
+        L.append(f"## Site build, edition '{st['edition']}' (whole process): envscan build --no-pdf vs a plain "
+                 "MkDocs project of the same chapters (mkdocs build)")
+        L.append(f"{'size':>5} {'envscan':>8} {'mkdocs':>8} {'ratio':>6} {'cpu es':>8} {'cpu mk':>8} {'cpu ratio':>9} "
+                 f"{'RSS MB':>7} {'pages':>9}  target ≤ {TARGETS['build_ratio_1x']}×")
+        for k, b in r["build"].items():
+            e, m = b["envscan_nopdf"], b["mkdocs"]
+            L.append(f"{str(k) + 'x':>5} {_s(e['median']):>8} {_s(m['median']):>8} "
+                     f"{b['ratio']:>6.2f} {_s(e['cpu_median']):>8} {_s(m['cpu_median']):>8} "
+                     f"{b['cpu_ratio']:>9.2f} {e['maxrss_mb']:>7.0f} "
+                     f"{str(b['html_pages']['envscan']) + '/' + str(b['html_pages']['mkdocs']):>9}  "
+                     f"{_verdict(b['ratio'], TARGETS['build_ratio_1x'])}")
+        L.append("  (pages: HTML files envscan / MkDocs; envscan adds the reference list and abbreviations)")
+        L.append("  in process (envscan build stages, CPU seconds, median):")
+        for k, bi in r["build_inprocess"].items():
+            L.append(f"    {str(k) + 'x':>4}  " + ", ".join(f"{name} {_s(v)}" for name, v in bi.items()))
+        L.append("")
     if r["pdf"]:
         L.append(f"## PDF, edition '{st['edition']}'")
         for k, p in r["pdf"].items():
@@ -939,9 +1237,9 @@ def report(r: dict) -> str:
                 L.append(f"  {k}x: skipped ({p['skipped']})")
                 continue
             d = p.get("direct")
-            L.append(f"  {k}x: build with PDF {_s(p['full_build']['median'])} − without {_s(r['build'][k]['envscan_nopdf']['median'])}"
+            L.append(f"  {k}x: build with PDF {_s(p['full_build']['median'])} − without {_s(_get(r, 'build', k, 'envscan_nopdf', 'median'))}"
                      f" = PDF {_s(p['pdf_time'])}  (target ≤ {TARGETS['pdf_1x_s']} s at 1x: "
-                     f"{_verdict(p['pdf_time'], TARGETS['pdf_1x_s']) if k == 1 else 'n/a'}); "
+                     f"{_verdict(p['pdf_time'], TARGETS['pdf_1x_s']) if str(k) == '1' else 'n/a'}); "
                      f"cpu of the build {_s(p['full_build']['cpu_median'])}; "
                      f"child max RSS {p['full_build']['maxrss_mb']:.0f} MB")
             if d:
@@ -954,15 +1252,16 @@ def report(r: dict) -> str:
                 L.append(f"  {k}x full build, all editions with PDF: {_s(m['wall'])} s (cpu {_s(m['cpu'])}), peak RSS {m['maxrss_mb']:.0f} MB "
                          f"(target ≤ {TARGETS['peak_rss_mb']:.0f} MB: {_verdict(m['maxrss_mb'], TARGETS['peak_rss_mb'])})")
         L.append("")
-    L.append("## Leak gate alone (Gate.scan_tree on the built site)")
-    for k, g in r["gate"].items():
-        for what, gg in g.items():
-            L.append(f"  {str(k) + 'x':>4} {what:<9} {gg['files']:>4} files {gg['mb']:6.1f} MB: "
-                     f"own passages ({gg['own']['passages']}) {_s(gg['own']['median'])} (cpu {_s(gg['own']['cpu_median'])}), "
-                     f"synthetic ({gg['synthetic']['passages']}) {_s(gg['synthetic']['median'])} (cpu {_s(gg['synthetic']['cpu_median'])})"
-                     f"  [findings {gg['own']['findings']}/{gg['synthetic']['findings']}]")
-            L.append("         slowest files (cpu): " + ", ".join(f"{x['file']} {x['s']:.3f} ({x['kb']:.0f} KB)"
-                                                     for x in gg["slowest_files"][:4]))
+    if r.get("gate"):
+        L.append("## Leak gate alone (Gate.scan_tree on the built site)")
+        for k, g in r["gate"].items():
+            for what, gg in g.items():
+                L.append(f"  {str(k) + 'x':>4} {what:<9} {gg['files']:>4} files {gg['mb']:6.1f} MB: "
+                         f"own passages ({gg['own']['passages']}) {_s(gg['own']['median'])} (cpu {_s(gg['own']['cpu_median'])}), "
+                         f"synthetic ({gg['synthetic']['passages']}) {_s(gg['synthetic']['median'])} (cpu {_s(gg['synthetic']['cpu_median'])})"
+                         f"  [findings {gg['own']['findings']}/{gg['synthetic']['findings']}]")
+                L.append("         slowest files (cpu): " + ", ".join(f"{x['file']} {x['s']:.3f} ({x['kb']:.0f} KB)"
+                                                         for x in gg["slowest_files"][:4]))
     return "\n".join(L)
 
 
