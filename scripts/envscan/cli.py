@@ -25,6 +25,17 @@ def _emit(diags: list[Diagnostic], fmt: str, stream=None) -> None:
         click.echo(out, file=stream or sys.stdout)
 
 
+def _emit_summarised(diags: list[Diagnostic], fmt: str, root: Path, verbose: bool, stream=None) -> None:
+    """Text: errors and new or rare warnings in full, accepted warning classes one line each
+    (summary.py); json and github: everything."""
+    if fmt != "text":
+        _emit(diags, fmt, stream)
+        return
+    from .summary import policy_of, render_text
+
+    click.echo(render_text(diags, policy_of(root), verbose), file=stream or sys.stdout)
+
+
 def _exit_code(diags: list[Diagnostic], strict: bool) -> int:
     if any(d.severity == ERROR for d in diags):
         return EXIT_ERRORS
@@ -72,7 +83,9 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="warnings fail the check too")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
 @click.option("-C", "--root", "root", default=None, help="project folder (default: search upwards for mkdocs.yml)")
-def check(edition: str | None, strict: bool, fmt: str, root: str | None) -> None:
+@click.option("--fix", is_flag=True, help="apply the safe mechanical fixes (a typed Ibid. -> its key), then check again")
+@click.option("-v", "--verbose", is_flag=True, help="list every warning (accepted classes are otherwise summarised)")
+def check(edition: str | None, strict: bool, fmt: str, root: str | None, fix: bool, verbose: bool) -> None:
     """Report every footnote, citation, cross-reference and marking problem."""
     from .pipeline import check_project
 
@@ -82,7 +95,12 @@ def check(edition: str | None, strict: bool, fmt: str, root: str | None) -> None
         sys.exit(EXIT_USAGE)
     diags, usage = _guarded(r, fmt, lambda: check_project(r, [edition] if edition else None))
     diags = dedupe_sorted(diags)
-    _emit(diags, fmt)
+    if fix and not usage:
+        from .fix import fix_and_recheck
+
+        diags = fix_and_recheck(r, diags, lambda: dedupe_sorted(check_project(r, [edition] if edition else None)[0]),
+                                lambda s: click.echo(s, err=True))
+    _emit_summarised(diags, fmt, r, verbose)
     sys.exit(EXIT_USAGE if usage or _config_failed(diags) else _exit_code(diags, strict))
 
 
@@ -94,8 +112,9 @@ def check(edition: str | None, strict: bool, fmt: str, root: str | None) -> None
 @click.option("-C", "--root", "root", default=None)
 @click.option("--out", "out", default=None, help="output folder (default: site/)")
 @click.option("-q", "--quiet", is_flag=True)
+@click.option("-v", "--verbose", is_flag=True, help="list every warning (accepted classes are otherwise summarised)")
 def build(editions: tuple[str, ...], no_pdf: bool, strict: bool, fmt: str, root: str | None, out: str | None,
-          quiet: bool) -> None:
+          quiet: bool, verbose: bool) -> None:
     """Assemble, render and gate each edition (default: all) into site/<edition>/."""
     from .pipeline import build_project
 
@@ -106,7 +125,7 @@ def build(editions: tuple[str, ...], no_pdf: bool, strict: bool, fmt: str, root:
     diags, usage = _guarded(r, fmt, lambda: build_project(r, list(editions) or None, pdf=not no_pdf, strict=strict,
                                  out=Path(out) if out else None, quiet=quiet or fmt != "text"))
     diags = dedupe_sorted(diags)
-    _emit(diags, fmt, sys.stderr if fmt == "text" else None)
+    _emit_summarised(diags, fmt, r, verbose, sys.stderr if fmt == "text" else None)
     sys.exit(EXIT_USAGE if usage or _config_failed(diags) else _exit_code(diags, strict))
 
 
@@ -137,6 +156,11 @@ def serve(edition: str | None, host: str, port: int, expose: bool, root: str | N
 
     sys.exit(_guarded(r, "text", lambda: run_serve(r, edition, host, port, report, expose=expose)))
 
+
+from .cli_authoring import COMMANDS as _AUTHORING  # noqa: E402  (status, new)
+
+for _a in _AUTHORING:
+    main.add_command(_a)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

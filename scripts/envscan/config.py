@@ -227,7 +227,8 @@ def _lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
     return out
 
 
-ENVSCAN_KEYS = {"report", "scheme", "editions", "citations", "abbreviations", "gate", "pdf", "edition", "assembled"}
+ENVSCAN_KEYS = {"report", "scheme", "editions", "citations", "abbreviations", "gate", "pdf", "edition", "assembled",
+                "warnings", "terminology"}
 
 
 def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, list[Diagnostic]]:

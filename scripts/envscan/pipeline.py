@@ -76,6 +76,10 @@ def read_and_resolve(root: Path, editions: list[str] | None,
     if project is None:
         return None, [], diags, True
     diags += resolve(project.source)
+    from .summary import policy_diagnostics
+    from .terminology import check_terms
+
+    diags += check_terms(project.source) + policy_diagnostics(project.config)
     eds, d = select_editions(project, editions)
     diags += d
     if d:
@@ -194,6 +198,9 @@ def _build(root: Path, editions: list[str] | None, pdf: bool, strict: bool, out:
             assembled.append(ae)
         if has_errors(diags):
             return diags, False
+        from .status import add_status_page
+
+        add_status_page(project.source, assembled, diags)  # restricted-only page: how far the edition is
         if len(ref_cache) != n_cached:
             _save_cache(cache_file, ref_cache)
         for ae in assembled:
