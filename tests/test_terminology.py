@@ -108,9 +108,9 @@ def test_2012_text_passes_without_noise():
     assert project is not None
     assert [d for d in check_terms(project.source)] == []
     raw = TermConfig(tuple(r.__class__(r.term, r.use, ()) for r in DEFAULT_TERMS))
-    found = [(f.path, f.line) for ch in project.chapters for f in check_chapter(ch, raw)]
-    assert sorted(found) == sorted([
-        ("docs/index.md", 13), ("docs/02-literature-review.md", 35), ("docs/02-literature-review.md", 111),
-        ("docs/02-literature-review.md", 111), ("docs/02-literature-review.md", 119),
-        ("docs/03-law-enforcement-trends.md", 90), ("docs/03-law-enforcement-trends.md", 94),
-        ("docs/04-future-considerations.md", 14)])
+    found = [f.path for ch in project.chapters for f in check_chapter(ch, raw)]
+    assert {p: found.count(p) for p in found} == {
+        "docs/index.md": 1,  # “child pornography” (quoted)
+        "docs/02-literature-review.md": 4,  # quotations, two of them with [sic]
+        "docs/03-law-enforcement-trends.md": 2,  # a quoted offence; the 2011 Directive's title
+        "docs/04-future-considerations.md": 1}  # the 2011 Directive's title
