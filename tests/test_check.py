@@ -435,7 +435,7 @@ def test_balanced_nested_fences_in_containers_are_clean(project):
         E("docs/one.md:3:12", "E-FRONT-YAML", "malformed front matter: mapping values are not allowed here",
           "front matter is YAML between two '---' lines")]),
     ("---\ntitle: Harbour\nstatus: done\n---\n# Harbour\n", [
-        E("docs/one.md:3:1", "E-FRONT-STATUS", "status 'done' is not one of draft, review, final")]),
+        E("docs/one.md:3:1", "E-FRONT-STATUS", "status 'done' is not one of draft, review, final, carried-over")]),
     ("---\n- a list\n---\n# Harbour\n", [
         E("docs/one.md:2:1", "E-FRONT-YAML", "front matter must be a YAML mapping")]),
     ("---\nmarking: TLP:CLEAR\n---\n# Harbour\n", [

@@ -157,6 +157,11 @@ def serve(edition: str | None, host: str, port: int, expose: bool, root: str | N
     sys.exit(_guarded(r, "text", lambda: run_serve(r, edition, host, port, report, expose=expose)))
 
 
+from .cli_cycle import COMMANDS as _CYCLE  # noqa: E402  (release, verify, diff, redline, edition, bib-audit)
+
+for _c in _CYCLE:
+    main.add_command(_c)
+
 from .cli_authoring import COMMANDS as _AUTHORING  # noqa: E402  (status, new)
 
 for _a in _AUTHORING:

@@ -175,6 +175,7 @@ class Report:
     period: str = ""
     author: str = ""  # corporate author shown in PDF metadata; no personal names by default
     language: str = "en"
+    due: str = ""  # the edition's due date (set by `envscan edition start`)
 
 
 @dataclass
@@ -228,7 +229,7 @@ def _lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
 
 
 ENVSCAN_KEYS = {"report", "scheme", "editions", "citations", "abbreviations", "gate", "pdf", "edition", "assembled",
-                "warnings", "terminology"}
+                "cycle", "warnings", "terminology"}
 
 
 def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, list[Diagnostic]]:

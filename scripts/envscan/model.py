@@ -256,6 +256,7 @@ class Page:
     visible_runs: list[tuple[int, str]] = field(default_factory=list)  # (source offset, text) shown
     listed: bool = True  # in the navigation and the PDF (False: the 404 page)
     toc: list[tuple[int, str, str]] = field(default_factory=list)  # (level, id, plain title)
+    in_pdf: bool = True  # False: a site-only page (the restricted site's redline and changes pages)
 
     @property
     def visible_text(self) -> str:

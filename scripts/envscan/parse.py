@@ -24,7 +24,7 @@ from .model import (Chapter, Cite, CiteRef, Comment, FnDef, FnRef, Heading, Ibid
                     line_starts)
 
 FRONT_KEYS = {"title": str, "marking": str, "status": str, "owners": list}
-STATUSES = ("draft", "review", "final")
+STATUSES = ("draft", "review", "final", "carried-over")  # carried-over: from the last edition, to update
 DIV_CLASSES = {"editor", "tearline"}
 SPAN_CLASSES = {"editor", "gap"}
 ATTR_KEYS = {"marking", "id", "class"}

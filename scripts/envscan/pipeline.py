@@ -101,7 +101,9 @@ def check_project(root: Path, editions: list[str] | None = None) -> tuple[list[D
         return diags, usage
     for ed in eds:
         diags += assemble_checked(project, ed, render=False)[1]
-    return diags, False
+    from .cycle import cycle_checks
+
+    return diags + cycle_checks(project.source), False
 
 
 def source_date_epoch(root: Path) -> int:
@@ -198,6 +200,9 @@ def _build(root: Path, editions: list[str] | None, pdf: bool, strict: bool, out:
             assembled.append(ae)
         if has_errors(diags):
             return diags, False
+        from .cycle_pages import add_cycle_pages
+
+        diags += add_cycle_pages(project, assembled)  # restricted-only pages of the edition cycle
         from .status import add_status_page
 
         add_status_page(project.source, assembled, diags)  # restricted-only page: how far the edition is

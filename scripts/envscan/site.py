@@ -54,7 +54,16 @@ def edition_config(project: Project, ae: AssembledEdition, docs: Path, site: Pat
         "nav": nav,
         "strict": False,
         "validation": {"links": {"not_found": "warn", "anchors": "info", "unrecognized_links": "info"}},
+        **_version_selector(project),
     }
+
+
+def _version_selector(project: Project) -> dict:
+    """Sites published side by side (``cycle: publish:``) get mkdocs-material's version selector;
+    it reads ``../versions.json``, which ``envscan release`` writes in mike's format."""
+    from .cycle import cycle_config
+
+    return {"extra": {"version": {"provider": "mike"}}} if cycle_config(project.config)[0].version_selector else {}
 
 
 # --------------------------------------------------------------------------- assets
@@ -371,7 +380,8 @@ def render_edition(project: Project, ae: AssembledEdition, out: Path, epoch: int
             step(f"rendering {name} PDF")
             from .pdf import render_pdf
 
-            d = render_pdf(project.config, ae, site / pdf_name(project, ae), epoch)
+            in_pdf = dataclasses.replace(ae, pages=[p for p in ae.pages if p.in_pdf])  # no site-only pages
+            d = render_pdf(project.config, in_pdf, site / pdf_name(project, ae), epoch)
             diags += d
             if any(x.severity == "error" for x in d):
                 return diags
