@@ -39,9 +39,12 @@ def source_leak_check(project: Project, ae: AssembledEdition) -> list[Diagnostic
 
     Reported where the visible copy is (found by bisecting the chapter's visible text runs),
     naming the restricted passage it repeats; never quoting either."""
-    from .gate import Gate
+    if not ae.restricted:
+        return []  # nothing to repeat
+    # text only: the matcher, without the gate's file readers (gate.scan, gate.extract)
+    from .gate.match import Matcher
 
-    gate = Gate(ae.restricted, project.config.gate_allow)
+    gate = Matcher(ae.restricted, project.config.gate_allow)
     diags = []
     for page in ae.pages:
         ch = page.chapter

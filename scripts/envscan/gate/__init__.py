@@ -29,9 +29,24 @@ Modules:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .base import Finding, Restricted
 from .match import STOP_WORDS
 from .normalise import normalise_text, normalise_words
-from .scan import Gate
+
+if TYPE_CHECKING:
+    from .scan import Gate
 
 __all__ = ["Restricted", "Finding", "Gate", "normalise_words", "normalise_text", "STOP_WORDS"]
+
+
+def __getattr__(name: str) -> Any:
+    # Gate (with the file readers of .extract) is imported on first use: ``envscan check`` needs
+    # only the matcher
+    if name == "Gate":
+        from .scan import Gate
+
+        globals()["Gate"] = Gate
+        return Gate
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
