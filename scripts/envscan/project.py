@@ -6,6 +6,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .bib import Bibliography, load_bibliography
 from .config import Config, load_config
@@ -41,7 +42,7 @@ def find_root(start: Path) -> Path | None:
     return None
 
 
-def load_project(root: Path, cache: dict | None = None) -> tuple[Project | None, list[Diagnostic]]:
+def load_project(root: Path, cache: dict[Any, Any] | None = None) -> tuple[Project | None, list[Diagnostic]]:
     """Read and parse the whole source. ``cache`` (a dict the caller keeps, e.g. the live
     preview) reuses the parse of every chapter and bibliography whose text is unchanged."""
     diags: list[Diagnostic] = []
@@ -57,8 +58,21 @@ def load_project(root: Path, cache: dict | None = None) -> tuple[Project | None,
     if not docs.is_dir():
         diags.append(error("E-CONFIG-DOCS", f"docs_dir {cfg.docs_dir!r} does not exist", "mkdocs.yml"))
         return None, diags
+    found, assets = _scan_docs(docs, cfg.docs_dir, diags)
+    nav_files = _check_nav(cfg, found, diags)
+    chapters = _read_chapters(root, cfg, [f for f in nav_files if f in found], cache, diags)
+    bib = _read_bibliography(root, cfg, cache, diags)
+    if cache is not None:  # keep only what this read used: an edited chapter's old parse goes
+        used = {k for k, v in cache.items() if (k[0] == "bibliography" and v[0] is bib) or
+                (k[0] == "chapter" and any(v[0] is ch for ch in chapters))}
+        for k in [k for k in cache if k not in used]:
+            del cache[k]
+    return Project(root, cfg, chapters, bib, assets), diags
 
-    # walk docs/: every file is either a nav'd chapter or a referenced asset; nothing else
+
+def _scan_docs(docs: Path, docs_dir: str, diags: list[Diagnostic]) -> tuple[list[str], list[str]]:
+    """Walk docs/: every file is either a chapter or an asset; symlinks, editor backups, odd
+    extensions and hidden files are errors. Returns (chapters found, assets)."""
     found: list[str] = []
     assets: list[str] = []
     for dirpath, dirnames, filenames in os.walk(docs, followlinks=False):
@@ -66,18 +80,16 @@ def load_project(root: Path, cache: dict | None = None) -> tuple[Project | None,
         for dn in list(dirnames):
             if (Path(dirpath) / dn).is_symlink():
                 diags.append(error("E-SRC-SYMLINK", "symlinked folder in the source tree",
-                                   f"{cfg.docs_dir}/{(rel_dir / dn).as_posix()}", 0, 0,
+                                   f"{docs_dir}/{(rel_dir / dn).as_posix()}", 0, 0,
                                    "copy the content in; a symlink can pull unfiltered files into an edition"))
                 dirnames.remove(dn)
         for fn in sorted(filenames):
             rel = (rel_dir / fn).as_posix()
-            full = Path(dirpath) / fn
-            shown = f"{cfg.docs_dir}/{rel}"
-            if full.is_symlink():
+            shown = f"{docs_dir}/{rel}"
+            if (Path(dirpath) / fn).is_symlink():
                 diags.append(error("E-SRC-SYMLINK", "symlink in the source tree", shown, 0, 0,
                                    "replace it by the file itself"))
-                continue
-            if (fn.endswith(BACKUP_SUFFIXES) or fn.startswith((".#", "#"))
+            elif (fn.endswith(BACKUP_SUFFIXES) or fn.startswith((".#", "#"))
                     or (fn.lower().endswith(MD_SUFFIXES) and not fn.endswith(CHAPTER_SUFFIX))):
                 diags.append(error("E-SRC-STRAY", "stray file in docs/ (editor backup or odd extension)", shown, 0, 0,
                                    "delete it: docs/ holds only the chapters (*.md) and their assets"))
@@ -88,6 +100,11 @@ def load_project(root: Path, cache: dict | None = None) -> tuple[Project | None,
                 found.append(rel)
             else:
                 assets.append(rel)
+    return found, assets
+
+
+def _check_nav(cfg: Config, found: list[str], diags: list[Diagnostic]) -> list[str]:
+    """Every chapter in nav once, every nav entry a file. Returns nav's files in order."""
     nav_files = [f for _, f in cfg.nav]
     for f in found:
         if f not in nav_files:
@@ -101,9 +118,13 @@ def load_project(root: Path, cache: dict | None = None) -> tuple[Project | None,
         if f not in found:
             diags.append(error("E-NAV-NOFILE", f"nav entry {f!r} has no file in {cfg.docs_dir}/", "mkdocs.yml",
                                cfg.nav_lines.get(f, 0), 1))
+    return nav_files
 
+
+def _read_chapters(root: Path, cfg: Config, files: list[str], cache: dict[Any, Any] | None,
+                   diags: list[Diagnostic]) -> list[Chapter]:
     chapters: list[Chapter] = []
-    for i, f in enumerate(x for x in nav_files if x in found):
+    for i, f in enumerate(files):
         sf, d = read_text(root, f"{cfg.docs_dir}/{f}")
         diags += d
         if sf is None:
@@ -119,7 +140,10 @@ def load_project(root: Path, cache: dict | None = None) -> tuple[Project | None,
         ch.order = i
         diags += list(d)
         chapters.append(ch)
+    return chapters
 
+
+def _read_bibliography(root: Path, cfg: Config, cache: dict[Any, Any] | None, diags: list[Diagnostic]) -> Bibliography:
     bib_dir = root / "bibliography"
     bib_files = []
     n_bib = 0
@@ -138,6 +162,7 @@ def load_project(root: Path, cache: dict | None = None) -> tuple[Project | None,
         diags.append(warning("W-BIB-NONE", "no .bib files in bibliography/", "bibliography"))
     key = ("bibliography", tuple((path, hashlib.sha256(text.encode("utf-8")).hexdigest()) for path, text in bib_files),
            cfg.scheme.labels, cfg.scheme.default)
+    bib: Bibliography
     if cache is not None and key in cache:
         bib, d = cache[key]
     else:
@@ -145,9 +170,4 @@ def load_project(root: Path, cache: dict | None = None) -> tuple[Project | None,
         if cache is not None:
             cache[key] = (bib, d)
     diags += list(d)
-    if cache is not None:  # keep only what this read used: an edited chapter's old parse goes
-        used = {k for k, v in cache.items() if (k[0] == "bibliography" and v[0] is bib) or
-                (k[0] == "chapter" and any(v[0] is ch for ch in chapters))}
-        for k in [k for k in cache if k not in used]:
-            del cache[k]
-    return Project(root, cfg, chapters, bib, assets), diags
+    return bib
