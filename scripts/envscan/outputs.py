@@ -94,57 +94,61 @@ def validate_out(root: Path, out: Path, editions: Iterable[str], *, docs_dir: st
     except (OSError, RuntimeError):  # a symlink loop
         return [error("E-OUT-PATH", f"--out {str(given)!r} cannot be resolved (a symlink loop?)", str(given), 0, 0,
                       "choose a plain folder")]
+    refusal = _refuse_location(root, out, str(given), docs_dir, all_editions)
+    if refusal is not None:
+        return [refusal]
+    if not out.exists():
+        return []
+    return _check_existing(root, out, str(given), list(editions))
+
+
+def _refuse_location(root: Path, out: Path, given: str, docs_dir: str,
+                     all_editions: Iterable[str]) -> Diagnostic | None:
+    """Where ``out`` may never be: a file's place, the filesystem root, the project or a folder
+    holding it, the sources, envscan's working folders, inside a published edition folder."""
     shown = _shown(out, root)
-    diags: list[Diagnostic] = []
-
-    def refuse(code: str, msg: str, path: str, *hints: str) -> None:
-        diags.append(error(code, msg, path, 0, 0, *hints))
-
-    # a file where a folder must be: --out itself or one of its parents
-    for p in (out, *out.parents):
+    for p in (out, *out.parents):  # a file where a folder must be: --out itself or one of its parents
         if p.exists() or p.is_symlink():
             if not p.is_dir():
-                refuse("E-OUT-FILE", f"--out {str(given)!r}: {_shown(p, root)!r} is a file, not a folder",
-                       _shown(p, root), "--out names the folder that receives one sub-folder per edition")
-                return diags
+                return error("E-OUT-FILE", f"--out {given!r}: {_shown(p, root)!r} is a file, not a folder",
+                             _shown(p, root), 0, 0, "--out names the folder that receives one sub-folder per edition")
             break
     if out == Path(out.anchor):
-        refuse("E-OUT-SOURCE", "--out is the filesystem root", shown,
-               "give a folder of its own, e.g. the default site/")
-        return diags
+        return error("E-OUT-SOURCE", "--out is the filesystem root", shown, 0, 0,
+                     "give a folder of its own, e.g. the default site/")
     if _inside(root, out):
-        refuse("E-OUT-SOURCE", f"--out {str(given)!r} is the project folder" if out == root else
-               f"--out {str(given)!r} holds the project folder", shown,
-               "an edition named like a folder there would replace it; use the default site/ or a new folder")
-        return diags
+        return error("E-OUT-SOURCE", f"--out {given!r} is the project folder" if out == root else
+                     f"--out {given!r} holds the project folder", shown, 0, 0,
+                     "an edition named like a folder there would replace it; use the default site/ or a new folder")
     docs = (root / docs_dir).resolve()
     for folder, what in ((docs, f"{docs_dir}/ (the chapters)"), (root / "bibliography", "bibliography/"),
                          (root / ".git", ".git/")):
         if _inside(out, folder):
-            refuse("E-OUT-SOURCE", f"--out {str(given)!r} is inside {what}", shown,
-                   "outputs never go into the sources; use the default site/ or a folder outside the project")
-            return diags
+            return error("E-OUT-SOURCE", f"--out {given!r} is inside {what}", shown, 0, 0,
+                         "outputs never go into the sources; use the default site/ or a folder outside the project")
     build = root / "build"
     if out == build or any(_inside(out, build / d) for d in BUILD_OWN):
-        refuse("E-OUT-SOURCE", f"--out {str(given)!r} is envscan's working folder {shown}/", shown,
-               "build/ holds temporary trees, caches and reports; use the default site/")
-        return diags
+        return error("E-OUT-SOURCE", f"--out {given!r} is envscan's working folder {shown}/", shown, 0, 0,
+                     "build/ holds temporary trees, caches and reports; use the default site/")
     # inside a folder that an edition publishes (a marked one anywhere, or site/<edition>)
     for p in (out, *out.parents):
         ed = marker_edition(p)
         if ed is not None:
-            refuse("E-OUT-PUBLISHED", f"--out {str(given)!r} is inside {_shown(p, root)}/, the published folder of "
-                   f"edition {ed!r}", shown, "an edition inside another edition's folder would be published with it; "
-                   "give a folder outside every edition's folder")
-            return diags
+            return error("E-OUT-PUBLISHED", f"--out {given!r} is inside {_shown(p, root)}/, the published folder of "
+                         f"edition {ed!r}", shown, 0, 0, "an edition inside another edition's folder would be "
+                         "published with it; give a folder outside every edition's folder")
     for name in all_editions:
         if _inside(out, root / "site" / name):
-            refuse("E-OUT-PUBLISHED", f"--out {str(given)!r} is inside site/{name}/, the published folder of edition "
-                   f"{name!r}", shown, "give a folder outside every edition's folder")
-            return diags
-    if not out.exists():
-        return diags
-    # an existing folder: only envscan's own edition folders may be in it
+            return error("E-OUT-PUBLISHED", f"--out {given!r} is inside site/{name}/, the published folder of edition "
+                         f"{name!r}", shown, 0, 0, "give a folder outside every edition's folder")
+    return None
+
+
+def _check_existing(root: Path, out: Path, given: str, editions: list[str]) -> list[Diagnostic]:
+    """An existing ``out``: only envscan's own edition folders may be in it, and each edition
+    replaces only the folder envscan made for it."""
+    diags: list[Diagnostic] = []
+    shown = _shown(out, root)
     wanted = set(editions)
     foreign = []
     for entry in sorted(out.iterdir()):
@@ -158,8 +162,9 @@ def validate_out(root: Path, out: Path, editions: Iterable[str], *, docs_dir: st
         foreign.append(name)
     if foreign:
         listed = ", ".join(repr(f) for f in foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-        refuse("E-OUT-FOREIGN", f"--out {str(given)!r} is an existing folder with content envscan did not create "
-               f"({listed})", shown, "give a new or empty folder, or one envscan built into before")
+        diags.append(error("E-OUT-FOREIGN", f"--out {given!r} is an existing folder with content envscan did not "
+                           f"create ({listed})", shown, 0, 0, "give a new or empty folder, or one envscan built into "
+                           "before"))
     for name in editions:
         dest = out / name
         if not (dest.exists() or dest.is_symlink()):
@@ -167,16 +172,16 @@ def validate_out(root: Path, out: Path, editions: Iterable[str], *, docs_dir: st
         owner = marker_edition(dest)
         rel = _shown(dest, root)
         if dest.is_symlink() or not dest.is_dir():
-            refuse("E-OUT-FOREIGN", f"{rel} is {'a symlink' if dest.is_symlink() else 'a file'}, not an edition folder "
-                   f"envscan created; edition {name!r} would replace it", rel,
-                   "move it away, or give another --out")
+            diags.append(error("E-OUT-FOREIGN", f"{rel} is {'a symlink' if dest.is_symlink() else 'a file'}, not an "
+                               f"edition folder envscan created; edition {name!r} would replace it", rel, 0, 0,
+                               "move it away, or give another --out"))
         elif owner is None:
-            refuse("E-OUT-FOREIGN", f"{rel}/ was not created by envscan (no {MARKER} marker); edition {name!r} would "
-                   "replace it", rel, f"if it is an earlier envscan output, delete it yourself; else give another --out",
-                   "envscan replaces only folders it created")
+            diags.append(error("E-OUT-FOREIGN", f"{rel}/ was not created by envscan (no {MARKER} marker); edition "
+                               f"{name!r} would replace it", rel, 0, 0, "if it is an earlier envscan output, delete it "
+                               "yourself; else give another --out", "envscan replaces only folders it created"))
         elif owner != name:
-            refuse("E-OUT-FOREIGN", f"{rel}/ holds edition {owner!r}, not {name!r}", rel,
-                   "delete or rename it yourself, or give another --out")
+            diags.append(error("E-OUT-FOREIGN", f"{rel}/ holds edition {owner!r}, not {name!r}", rel, 0, 0,
+                               "delete or rename it yourself, or give another --out"))
     return diags
 
 
