@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO, TypeVar
 
 import click
 
@@ -12,6 +14,8 @@ from .diagnostics import ERROR, WARNING, Diagnostic, dedupe_sorted, error, rende
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
+T = TypeVar("T")
+
 
 def _root(path: str | None) -> Path | None:
     from .project import find_root
@@ -19,13 +23,14 @@ def _root(path: str | None) -> Path | None:
     return find_root(Path(path or "."))
 
 
-def _emit(diags: list[Diagnostic], fmt: str, stream=None) -> None:
+def _emit(diags: list[Diagnostic], fmt: str, stream: IO[str] | None = None) -> None:
     out = render(diags, fmt)
     if out:
         click.echo(out, file=stream or sys.stdout)
 
 
-def _emit_summarised(diags: list[Diagnostic], fmt: str, root: Path, verbose: bool, stream=None) -> None:
+def _emit_summarised(diags: list[Diagnostic], fmt: str, root: Path, verbose: bool,
+                     stream: IO[str] | None = None) -> None:
     """Text: errors and new or rare warnings in full, accepted warning classes one line each
     (summary.py); json and github: everything."""
     if fmt != "text":
@@ -48,7 +53,7 @@ def _config_failed(diags: list[Diagnostic]) -> bool:
     return any(d.severity == ERROR and d.code.startswith("E-CONFIG") for d in diags)
 
 
-def _guarded(root: Path, fmt: str, run):
+def _guarded(root: Path, fmt: str, run: Callable[[], T]) -> T:
     """Run a command; an unexpected exception (a bug, never bad input) becomes one
     diagnostic and a crash log, not a traceback. Outputs are untouched: builds swap only
     after success."""

@@ -26,14 +26,14 @@ def status(edition: str | None, fmt: str, root: str | None) -> None:
 
     from .cli import _emit, _guarded, _root
     from .pipeline import assemble_checked, read_and_resolve
-    from .status import collect
+    from .status import ScanStatus, collect
 
     r = _root(root)
     if r is None:
         _emit([error("E-CONFIG-MISSING", "no mkdocs.yml here or in any parent folder")], "text", sys.stderr)
         sys.exit(EXIT_USAGE)
 
-    def run() -> tuple[object, list[Diagnostic]]:
+    def run() -> tuple[ScanStatus | None, list[Diagnostic]]:
         project, eds, diags, usage = read_and_resolve(r, [edition] if edition else None)
         if project is None:
             return None, diags
@@ -46,7 +46,7 @@ def status(edition: str | None, fmt: str, root: str | None) -> None:
         _emit(dedupe_sorted(diags), "text", sys.stderr)
         sys.exit(EXIT_USAGE)
     if fmt == "json":
-        data = asdict(st)  # type: ignore[call-overload]
+        data = asdict(st)
         data["totals"] = {k: getattr(st, k) for k in ("words", "notes", "citations", "warnings", "errors")}
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
@@ -54,7 +54,7 @@ def status(edition: str | None, fmt: str, root: str | None) -> None:
 
         from .status import rich_table
 
-        Console().print(rich_table(st, "Edition status"))  # type: ignore[arg-type]
+        Console().print(rich_table(st, "Edition status"))
     sys.exit(EXIT_OK)
 
 

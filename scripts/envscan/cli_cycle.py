@@ -8,7 +8,9 @@ other commands (diagnostics on stderr, exit 0 / 1 problems / 2 usage or refusal)
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO, TypeVar
 
 import click
 
@@ -16,14 +18,16 @@ from .diagnostics import Diagnostic, dedupe_sorted, error, has_errors
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
+T = TypeVar("T")
 
-def _emit(diags: list[Diagnostic], fmt: str, stream=None) -> None:
+
+def _emit(diags: list[Diagnostic], fmt: str, stream: IO[str] | None = None) -> None:
     from .cli import _emit as emit
 
     emit(diags, fmt, stream)
 
 
-def _guarded(root: Path, fmt: str, run):
+def _guarded(root: Path, fmt: str, run: Callable[[], T]) -> T:
     from .cli import _guarded as guarded
 
     return guarded(root, fmt, run)

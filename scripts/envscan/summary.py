@@ -18,12 +18,21 @@ everything in full; ``--format json`` and ``--format github`` always carry every
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .diagnostics import ERROR, WARNING, Diagnostic, error, format_text
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .config import Config
+
 DEFAULT_SUMMARISE_OVER = 3
+
+# the path of a key in mkdocs.yml: mapping keys and list indexes, e.g. ("plugins", 0, "envscan")
+KeyPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -32,7 +41,7 @@ class WarningPolicy:
     summarise_over: int = DEFAULT_SUMMARISE_OVER
 
 
-def envscan_options(raw: dict) -> tuple[dict, tuple]:
+def envscan_options(raw: Mapping[str, Any]) -> tuple[dict[str, Any], KeyPath]:
     """The envscan plugin block of a parsed mkdocs.yml and its key path (for line numbers)."""
     plugins = raw.get("plugins", []) if isinstance(raw, dict) else []
     if isinstance(plugins, list):
@@ -45,7 +54,7 @@ def envscan_options(raw: dict) -> tuple[dict, tuple]:
     return {}, ()
 
 
-def _line(line_of: dict, key: tuple) -> int:
+def _line(line_of: Mapping[KeyPath, int], key: KeyPath) -> int:
     while key:
         if key in line_of:
             return int(line_of[key])
@@ -53,7 +62,7 @@ def _line(line_of: dict, key: tuple) -> int:
     return 0
 
 
-def load_policy(raw: dict, line_of: dict | None = None, path: str = "mkdocs.yml") -> tuple[WarningPolicy, list[Diagnostic]]:
+def load_policy(raw: Mapping[str, Any], line_of: Mapping[KeyPath, int] | None = None, path: str = "mkdocs.yml") -> tuple[WarningPolicy, list[Diagnostic]]:
     es, key = envscan_options(raw)
     block = es.get("warnings")
     if block is None:
@@ -61,7 +70,7 @@ def load_policy(raw: dict, line_of: dict | None = None, path: str = "mkdocs.yml"
     line_of = line_of or {}
     diags: list[Diagnostic] = []
 
-    def err(msg: str, k: tuple, *hints: str) -> None:
+    def err(msg: str, k: KeyPath, *hints: str) -> None:
         ln = _line(line_of, key + ("warnings",) + k)
         diags.append(error("E-CONFIG-WARNINGS", msg, path, ln, 1 if ln else 0, *hints))
 
@@ -92,7 +101,7 @@ def load_policy(raw: dict, line_of: dict | None = None, path: str = "mkdocs.yml"
     return WarningPolicy(accepted, over), diags
 
 
-def policy_of(root: Any) -> WarningPolicy:
+def policy_of(root: Path) -> WarningPolicy:
     """The policy in ``root``/mkdocs.yml (the default one when it cannot be read)."""
     from .config import load_config
     from .source import read_text
@@ -143,6 +152,6 @@ def render_text(diags: list[Diagnostic], policy: WarningPolicy, verbose: bool = 
     return "\n".join(out)
 
 
-def policy_diagnostics(config: Any) -> list[Diagnostic]:
+def policy_diagnostics(config: Config) -> list[Diagnostic]:
     """Errors in mkdocs.yml's ``warnings:`` block (for check and build)."""
     return load_policy(config.raw, config.line_of, config.path)[1]
