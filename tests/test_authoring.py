@@ -49,16 +49,20 @@ def test_policy_errors():
     assert d and "reason" in d[0].message
 
 
-def test_2012_build_output_summarises_88_warnings():
+def test_2012_build_output_summarises_its_accepted_warnings():
+    """The 2012 scan's accepted classes print one line each with their count (the counts are
+    the scan's own: editors resolve gaps and unverified fields over time)."""
+    verbose = _cli("check", "--verbose", cwd=REPO).stdout
+    counts = {code: verbose.count(f"warning[{code}]") for code in ("W-BIB-UNVERIFIED", "W-FN-GAP", "W-BIB-UNCITED")}
+    assert all(counts.values()), verbose
     res = _cli("check", cwd=REPO)
     assert res.returncode == 0, res.stdout + res.stderr
     lines = res.stdout.strip().splitlines()
     assert len(lines) == 5, res.stdout  # a heading, three classes, the count line
-    for code, n in (("W-BIB-UNVERIFIED", 54), ("W-FN-GAP", 28), ("W-BIB-UNCITED", 6)):
+    for code, n in counts.items():
         assert any(x.split()[:2] == [code, str(n)] for x in lines), res.stdout
-    assert lines[-1].startswith("0 error(s), 88 warning(s)")
-    verbose = _cli("check", "--verbose", cwd=REPO).stdout
-    assert verbose.count("warning[W-BIB-UNVERIFIED]") == 54
+    total = sum(counts.values())
+    assert lines[-1].startswith(f"0 error(s), {total} warning(s) ({total} accepted"), res.stdout
 
 
 def test_check_formats_json_and_github(tmp_path):
