@@ -26,10 +26,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .diagnostics import Diagnostic, error, warning
 from .model import Cite, Source
+from .summary import KeyPath
+
+if TYPE_CHECKING:
+    from .config import Config
 
 CARRIED_OVER = "carried-over"  # the front-matter status "carried over — to update"
 CYCLE_KEYS = {"reviews", "pages", "publish", "marking"}
@@ -51,7 +55,7 @@ class CycleConfig:
         return bool(self.publish)
 
 
-def envscan_block(raw: dict) -> tuple[dict, tuple]:
+def envscan_block(raw: dict[str, Any]) -> tuple[dict[str, Any], KeyPath]:
     """The envscan plugin's options in a raw mkdocs.yml and their key path."""
     plugins = raw.get("plugins", [])
     if isinstance(plugins, list):
@@ -63,7 +67,7 @@ def envscan_block(raw: dict) -> tuple[dict, tuple]:
     return {}, ()
 
 
-def cycle_config(cfg: Any) -> tuple[CycleConfig, list[Diagnostic]]:
+def cycle_config(cfg: Config) -> tuple[CycleConfig, list[Diagnostic]]:
     """Read the ``cycle:`` block of a loaded :class:`config.Config`."""
     es, key = envscan_block(cfg.raw)
     block = es.get("cycle")
@@ -71,7 +75,7 @@ def cycle_config(cfg: Any) -> tuple[CycleConfig, list[Diagnostic]]:
         return CycleConfig(), []
     diags: list[Diagnostic] = []
 
-    def err(msg: str, *sub: Any) -> None:
+    def err(msg: str, *sub: str | int) -> None:
         ln = cfg.line_of.get(key + ("cycle",) + sub) or cfg.line_of.get(key + ("cycle",), 0)
         diags.append(error("E-CONFIG-CYCLE", msg, cfg.path, ln, 1 if ln else 0))
 
@@ -114,7 +118,7 @@ def cycle_config(cfg: Any) -> tuple[CycleConfig, list[Diagnostic]]:
                        marking), diags
 
 
-def pages_marking(cfg: Any, cyc: CycleConfig) -> str:
+def pages_marking(cfg: Config, cyc: CycleConfig) -> str:
     """The marking of the restricted-only pages: configured, else the widest edition's."""
     if cyc.marking:
         return cyc.marking

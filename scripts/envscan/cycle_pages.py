@@ -15,10 +15,15 @@ Pure except :func:`add_cycle_pages`, which reads the last release's tree from gi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .cycle import cycle_config, pages_marking
 from .diagnostics import Diagnostic, warning
-from .model import AssembledEdition, Page, Restricted
+from .model import AssembledEdition, Page, Restricted, Source
 from . import render as tpl
+
+if TYPE_CHECKING:
+    from .project import Project
 
 REDLINE_PAGE = "release-redline.md"
 CHANGES_PAGE = "release-changes.md"
@@ -39,7 +44,7 @@ def page(name: str, marking: str, body: str, toc_id: str) -> Page:
                 toc=[(1, toc_id, TITLES[name])], in_pdf=False)
 
 
-def cycle_pages(src, assembled: list[AssembledEdition], diff_body: str | None, commit: str = "") -> list[Diagnostic]:
+def cycle_pages(src: Source, assembled: list[AssembledEdition], diff_body: str | None, commit: str = "") -> list[Diagnostic]:
     """Add the pages to the editions that may carry them; canaries to the others. Pure."""
     from .redline import compute_redline, narrower, redline_html
 
@@ -54,7 +59,7 @@ def cycle_pages(src, assembled: list[AssembledEdition], diff_body: str | None, c
         if scheme.rank(ae.edition.max_marking) < scheme.rank(marking):
             ae.restricted.extend(canaries(marking))
             continue
-        new = []
+        new: list[Page] = []
         for name, body, toc_id in (
                 (REDLINE_PAGE, redline_html([compute_redline(src, ae.edition, n, commit)
                                              for n in narrower(src, ae.edition)]), "redline-top"),
@@ -71,7 +76,7 @@ def cycle_pages(src, assembled: list[AssembledEdition], diff_body: str | None, c
     return diags
 
 
-def add_cycle_pages(project, assembled: list[AssembledEdition]) -> list[Diagnostic]:
+def add_cycle_pages(project: Project, assembled: list[AssembledEdition]) -> list[Diagnostic]:
     """The I/O end: the changes page compares the last release (its git tag) with this source."""
     cyc, _ = cycle_config(project.config)
     if not (cyc.configured and cyc.pages):

@@ -18,13 +18,18 @@ import difflib
 import html
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .bib import ENTRY_RE
 from .config import Config, Scheme, load_config
 from .model import Chapter, Cite, FnDef, Heading
 from .parse import parse_chapter
+
+if TYPE_CHECKING:
+    from .project import Project
 
 _WORD = re.compile(r"\w+")
 
@@ -54,12 +59,12 @@ def bib_keys(texts: list[str]) -> set[str]:
             if m.group("type").lower() not in ("comment", "preamble", "string")}
 
 
-def state_from_project(project, label: str = "working tree") -> State:
+def state_from_project(project: Project, label: str = "working tree") -> State:
     """The state of an already loaded project (its parsed chapters are reused)."""
     from .source import read_text
 
     root = project.root
-    bibs = []
+    bibs: list[str] = []
     for p in sorted((root / "bibliography").rglob("*.bib")) if (root / "bibliography").is_dir() else []:
         sf, _ = read_text(root, p.relative_to(root).as_posix())
         if sf is not None:
@@ -68,8 +73,8 @@ def state_from_project(project, label: str = "working tree") -> State:
                  bib_keys(bibs), {ch.name: ch for ch in project.chapters})
 
 
-def _state(label: str, cfg: Config, read) -> State:
-    chapters = {}
+def _state(label: str, cfg: Config, read: Callable[[str], str | None]) -> State:
+    chapters: dict[str, tuple[str, str]] = {}
     for _, name in cfg.nav:
         path = f"{cfg.docs_dir}/{name}"
         text = read(path)
@@ -204,9 +209,10 @@ def _section_of(heads: list[Heading], offset: int) -> str:
     return where or "(chapter start)"
 
 
-def _marked(ch: Chapter) -> Counter:
+def _marked(ch: Chapter) -> Counter[tuple[str, str, str]]:
+    """(section, block | span | tearline, marking) -> how many: the marked regions of a chapter."""
     heads = ch.headings()
-    out: Counter = Counter()
+    out: Counter[tuple[str, str, str]] = Counter()
     for r in ch.regions[1:]:
         if r.marking is None:
             continue
@@ -221,7 +227,7 @@ def _notes(ch: Chapter) -> tuple[set[str], int]:
     return labels, inline
 
 
-def _cites(ch: Chapter) -> Counter:
+def _cites(ch: Chapter) -> Counter[str]:
     return Counter(it.key for n in ch.nodes if isinstance(n, Cite) for it in n.items)
 
 

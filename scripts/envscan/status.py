@@ -81,9 +81,9 @@ def _owners(ch: Chapter) -> tuple[str, ...]:
 
 
 def collect(src: Source, diags: list[Diagnostic]) -> ScanStatus:
-    rows = []
+    rows: list[ChapterStatus] = []
     paths = {ch.path for ch in src.chapters}
-    seen: set[tuple] = set()
+    seen: set[tuple[str, str, str, str, int, int]] = set()
     counts: dict[str, list[int]] = {}
     other = [0, 0]
     for d in diags:  # each problem once, even when several editions report it
@@ -156,8 +156,7 @@ def add_status_page(src: Source, assembled: list[AssembledEdition], diags: list[
         if scheme.rank(ae.edition.max_marking) < scheme.rank(top):
             ae.restricted.append(Restricted("RS1", STATEMENT, "envscan:status-page", top))
             continue
-        kw = {"in_pdf": False} if "in_pdf" in getattr(Page, "__dataclass_fields__", {}) else {}
         page = Page(STATUS_PAGE, STATUS_TITLE, top, tpl.framed(top, page_html(st)), "", listed=True,
-                    toc=[(1, "edition-status", STATUS_TITLE)], **kw)
+                    toc=[(1, "edition-status", STATUS_TITLE)], in_pdf=False)
         at = next((i for i, p in enumerate(ae.pages) if not p.listed), len(ae.pages))  # before the 404 page
         ae.pages.insert(at, page)
