@@ -33,6 +33,7 @@ outside code, comments, link targets, attributes and citation keys.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -244,15 +245,51 @@ def _allowed(cfg: TermConfig, text: str, m: re.Match[str]) -> bool:
     return False
 
 
+# the characters outside ASCII that re.IGNORECASE matches to an ASCII letter (İ ı ſ K)
+_FOLDS_TO_ASCII = ("\u0130", "\u0131", "\u017f", "\u212a")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _term_matches(rule: TermRule, text: str, lowered: str | None) -> list[re.Match[str]]:
+    """``_pattern(rule).finditer(text)``, without running the pattern at every position: a match
+    starts where the term's first word stands in ``lowered`` (``text`` with ASCII lower-cased,
+    same offsets), and every word of the term stands somewhere in it. ``lowered`` is None when
+    ``text`` holds a character that folds to an ASCII letter: then the pattern scans it all."""
+    pat = _pattern(rule)
+    words = [w.translate(_ASCII_LOWER) for w in rule.term.split()]
+    if lowered is None or not words or not all(w.isascii() for w in words):
+        return list(pat.finditer(text))
+    if any(w not in lowered for w in words):
+        return []
+    out = []
+    pos = 0
+    while True:
+        p = lowered.find(words[0], pos)
+        if p < 0:
+            return out
+        m = pat.match(text, p)
+        if m:  # finditer goes on after the match
+            out.append(m)
+            pos = m.end()
+        else:
+            pos = p + 1
+
+
 def check_chapter(ch: Chapter, cfg: TermConfig) -> list[Finding]:
     text = _masked(ch.text, ch.front_end)
-    taken: list[tuple[int, int]] = []
+    lowered = None if any(c in text for c in _FOLDS_TO_ASCII) else text.translate(_ASCII_LOWER)
+    # terms already found, disjoint, by start (their ends then ascend too): a new match overlaps
+    # one iff it overlaps the last one that starts before its end
+    starts: list[int] = []
+    ends: list[int] = []
     out: list[Finding] = []
     for rule in cfg.rules:
-        for m in _pattern(rule).finditer(text):
-            if any(s < m.end() and m.start() < e for s, e in taken):
+        for m in _term_matches(rule, text, lowered):
+            k = bisect.bisect_left(starts, m.end())
+            if k and ends[k - 1] > m.start():
                 continue  # inside a longer term already reported
-            taken.append((m.start(), m.end()))
+            starts.insert(k, m.start())
+            ends.insert(k, m.end())
             a, _ = _paragraph(text, m.start())
             if "sic" in rule.exceptions and _SIC.match(text, m.end()):
                 continue
