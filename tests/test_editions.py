@@ -287,7 +287,7 @@ def test_random_documents_public_edition_exact(chs):
     assert [nt.number for nt in pub.notes] == list(range(1, n + 1))
     assert _note_numbers(site, r'<sup id="fnref:(\d+)">') == list(range(1, n + 1))
     assert _note_numbers(site, r'<li id="fn:(\d+)"') == list(range(1, n + 1))
-    assert _note_numbers(pdf, r'<span class="footnote" id="fn:(\d+)">') == list(range(1, n + 1))
+    assert _note_numbers(pdf, r'<envscan-note class="footnote" id="fn:(\d+)">') == list(range(1, n + 1))
     prev = None
     for nt, (kind, canary, chap) in zip(pub.notes, doc.public_notes):
         if kind == "fn":

@@ -48,7 +48,7 @@ PDF_SAME_PAGE = [
     (112, "for sexual purposes", GAP_TEXT),
 ]
 
-CALL_RE = re.compile(r'<sup id="fnref(\d*):(\d+)"><a class="footnote-ref" href="#fn:(\d+)">(\d+)</a></sup>')
+CALL_RE = re.compile(r'<sup id="fnref(\d*):(\d+)"><a class="footnote-ref" href="#fn:(\d+)" aria-label="Note \2">(\d+)</a></sup>')
 NOTE_LI_RE = re.compile(r'<li id="fn:(\d+)"([^>]*)>(.*?)</li>', re.S)
 CITE_RE = re.compile(r'href="references\.html#ref-([^"]+)"')
 HEADING_RE = re.compile(r'<h([1-6])(?: [^>]*)?>(.*?)</h\1>', re.S)

@@ -25,6 +25,32 @@ def _fix_links(body: str) -> str:
     return body
 
 
+def _marking_set(label: str) -> str:
+    # the running header/footer's marking (pdf.css: string-set from the attribute): no text of
+    # its own in the page, so that the label is read once per page, as a pagination artifact
+    return f'<span class="marking-set {_slug_class(label)}" data-marking="{html.escape(label)}"></span>'
+
+
+def link_descriptions(ae: AssembledEdition) -> dict[str, str]:
+    """What each in-document link target is announced as (a link annotation's Contents)."""
+    out: dict[str, str] = {"cover": "Cover", "contents": "Contents"}
+    for num, title, level, target in ae.sections:
+        page, _, anchor = target.partition("#")
+        what = ("Chapter" if level == 1 else "Section") + (f" {num}" if num else "")
+        label = f"{what} {title}".strip()
+        if anchor:
+            out[anchor] = label
+        if level == 1 and page.endswith(".md"):
+            out.setdefault(f"page-{page[:-3]}", label)
+    for nt in ae.notes:
+        out[f"fn:{nt.number}"] = f"Note {nt.number}"
+    for key, entry in ae.references_html.items():
+        text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", entry))).strip()
+        out[f"ref-{key}"] = "Reference: " + (text[:117] + "…" if len(text) > 120 else text)
+    out.update({"references": "References", "abbreviations": "Abbreviations"})
+    return out
+
+
 def build_html(config: Config, ae: AssembledEdition, epoch: int) -> str:
     rep = config.report
     ed = ae.edition
@@ -32,8 +58,8 @@ def build_html(config: Config, ae: AssembledEdition, epoch: int) -> str:
     created = dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     top = max((p.marking for p in ae.pages), key=config.scheme.rank, default=ed.max_marking)
     parts.append(
-        f'<section class="cover {_slug_class(top)}" id="cover"><span class="marking-set {_slug_class(top)}">{html.escape(top)}</span>'
-        f'<p class="cover-title">{html.escape(rep.title)}</p>'
+        f'<section class="cover {_slug_class(top)}" id="cover">{_marking_set(top)}'
+        f'<h1 class="cover-title unlisted">{html.escape(rep.title)}</h1>'
         + (f'<p class="cover-subtitle">{html.escape(rep.subtitle)}</p>' if rep.subtitle else "")
         + f'<p class="cover-edition">{html.escape(ed.title)}</p>'
         + (f'<p class="cover-period">Period covered: {html.escape(rep.period)}</p>' if rep.period else "")
@@ -56,8 +82,8 @@ def build_html(config: Config, ae: AssembledEdition, epoch: int) -> str:
             continue
         body = p.pdf_html
         stem = p.name[:-3]
-        parts.append(f'<section class="chapter {_slug_class(p.marking)}" id="page-{stem}"><span class="marking-set {_slug_class(p.marking)}">'
-                     f'{html.escape(p.marking)}</span>{_fix_links(body)}</section>')
+        parts.append(f'<section class="chapter {_slug_class(p.marking)}" id="page-{stem}">{_marking_set(p.marking)}'
+                     f'{_fix_links(body)}</section>')
     css = asset_text("pdf.css")
     title = f"{rep.title} — {ed.title}"
     return (
@@ -84,10 +110,15 @@ def render_pdf(config: Config, ae: AssembledEdition, dest: Path, epoch: int) -> 
     # images come only from this edition's built site folder (re-encoded there); every other
     # fetch is refused, and a refused or unloadable resource is an error, never a silent gap
     images = LocalImages(dest.parent)
+    from .pdfua import PDF_VARIANT, finish, note_tags
+
     try:
-        with images.watch_log():
+        # tagged PDF/UA-1 (pdfua.py): structure tree, language, title, notes as notes, artifacts
+        with images.watch_log(), note_tags():
             weasyprint.HTML(string=doc_html, base_url=PDF_BASE_URL, url_fetcher=images.fetcher()).write_pdf(
-                str(dest), pdf_identifier=f"envscan-{ae.edition.name}".encode(), uncompressed_pdf=False)
+                str(dest), pdf_identifier=f"envscan-{ae.edition.name}".encode(), uncompressed_pdf=False,
+                pdf_variant=PDF_VARIANT)
+        finish(dest, link_descriptions(ae))
     except Exception as exc:  # noqa: BLE001
         return [error("E-PDF", f"PDF rendering failed: {type(exc).__name__}: {exc}", "", 0, 0)]
     return images.diagnostics()

@@ -353,7 +353,9 @@ GAP_TEXT = "Note text not available in this digital edition."
 def asset_text(name: str) -> str:
     """One of envscan's stylesheets (``assets/envscan.css`` for the site, ``pdf.css``)."""
     return resources.files("envscan").joinpath("assets", name).read_text(encoding="utf-8")
-_CALL_RE = re.compile(r'<sup id="fnref(\d*):(\d+)"><a class="footnote-ref" href="#fn:\d+">\d+</a></sup>')
+_CALL_RE = re.compile(r'<sup id="fnref(\d*):(\d+)"><a class="footnote-ref" href="#fn:\d+" aria-label="Note \d+">'
+                      r'\d+</a></sup>')
+PDF_NOTE_TAG = "envscan-note"  # a note in the PDF: its own element, tagged as a PDF Note (pdf.py)
 
 
 def page_url(name: str) -> str:
@@ -387,9 +389,11 @@ def framed(marking: str, body: str) -> str:
     return banner(marking) + body + banner(marking)
 
 
+    """A note call: the number, read by assistive technology as "Note 12"."""
 def note_call(number: int, nth: int) -> str:
     rid = f"fnref:{number}" if nth == 1 else f"fnref{nth}:{number}"
-    return f'<sup id="{rid}"><a class="footnote-ref" href="#fn:{number}">{number}</a></sup>'
+    return (f'<sup id="{rid}"><a class="footnote-ref" href="#fn:{number}" aria-label="Note {number}">{number}</a>'
+            "</sup>")
 
 
 def gap_note() -> str:
@@ -397,15 +401,17 @@ def gap_note() -> str:
 
 
 def notes_list(notes: list[Any]) -> str:
-    """The notes of a page, numbered as in the whole edition, each with a link back."""
+    """The notes of a page, numbered as in the whole edition, each with a link back ("Back to
+    text of note 12"); the list is a region named "Notes"."""
     if not notes:
         return ""
     items = "\n".join(
         f'<li id="fn:{nt.number}" value="{nt.number}"{" class=" + chr(34) + "envscan-gap" + chr(34) if nt.gap else ""}>'
         f'{nt.html} <a class="footnote-backref" href="#fnref:{nt.number}" '
-        f'title="Back to the text of note {nt.number}">&#8617;</a></li>'
+        f'aria-label="Back to text of note {nt.number}" title="Back to the text of note {nt.number}">&#8617;</a></li>'
         for nt in notes)
-    return f'<div class="footnote">\n<hr>\n<ol start="{notes[0].number}">\n{items}\n</ol>\n</div>\n'
+    return (f'<section class="footnote" aria-label="Notes">\n<hr>\n<ol start="{notes[0].number}">\n{items}\n</ol>\n'
+            "</section>\n")
 
 
 def pdf_body(body: str, notes: dict[int, str]) -> str:
@@ -417,7 +423,7 @@ def pdf_body(body: str, notes: dict[int, str]) -> str:
             return f'<sup class="fn-again"><a href="#fn:{num}">{num}</a></sup>'
         text = re.sub(r"</p>\s*<p>", "<br>", notes.get(num, ""))
         text = re.sub(r"</?p>", "", text).strip()
-        return f'<span class="footnote" id="fn:{num}">{text}</span>'
+        return f'<{PDF_NOTE_TAG} class="footnote" id="fn:{num}">{text}</{PDF_NOTE_TAG}>'
 
     return _CALL_RE.sub(call, body)
 

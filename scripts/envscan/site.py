@@ -51,6 +51,7 @@ def edition_config(project: Project, ae: AssembledEdition, docs: Path, site: Pat
         "hooks": [str(Path(__file__).with_name("mkdocs_hooks.py"))],
         "plugins": [{"search": {"lang": rep.language}}],
         "extra_css": ["assets/envscan.css"],
+        "extra_javascript": ["assets/envscan.js"],  # keyboard access to tables that scroll sideways
         "nav": nav,
         "strict": False,
         "validation": {"links": {"not_found": "warn", "anchors": "info", "unrecognized_links": "info"}},
@@ -246,6 +247,7 @@ def write_tree(project: Project, ae: AssembledEdition, work: Path) -> Path:
     _write_if_changed(work / PAGES_FILE, json.dumps(rendered, ensure_ascii=False, sort_keys=True).encode("utf-8"))
     files = {p.name: placeholder(p.title, search=p.listed) for p in ae.pages}
     files["assets/envscan.css"] = asset_text("envscan.css").encode("utf-8")
+    files["assets/envscan.js"] = asset_text("envscan.js").encode("utf-8")
     src_docs = project.root / project.config.docs_dir
     problems: list[Diagnostic] = []
     for a in ae.assets:  # every image is reported, then the build stops
