@@ -118,7 +118,7 @@ class PreviewSession:
         self.config_file: Path | None = None
         self.docs_dir = "docs"
         self.full_messages = False
-        self._parse_cache: dict = {}
+        self._parse_cache: dict[Any, Any] = {}  # load_project's cache (see there)
         self._ref_cache: dict[str, str] = {}
         self._good: dict[str, dict[str, Any]] | None = None  # last good pages (name -> html, toc)
         self._shown: dict[str, dict[str, Any]] = {}  # what MkDocs was last handed
@@ -219,7 +219,7 @@ def run_server(session: PreviewSession, host: str, port: int, report: Callable[[
     for p in session.watched():
         server.watch(str(p))
     try:
-        server.serve()
+        server.serve()  # type: ignore[no-untyped-call]  # mkdocs: LiveReloadServer.serve has no annotations
     except KeyboardInterrupt:
         pass
     finally:

@@ -26,8 +26,12 @@ import re
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .diagnostics import Diagnostic, error, has_errors, warning
+
+if TYPE_CHECKING:
+    from .project import Project
 
 MANIFEST_DIR = "releases"
 MANIFEST_VERSION = 1
@@ -43,7 +47,7 @@ class OutputRecord:
     marking: str  # the edition's highest marking
     folder: str  # where it was built (project-relative)
     files: dict[str, str]  # relative path -> SHA-256
-    sanitisation: dict  # the sanitisation report's totals
+    sanitisation: dict[str, Any]  # the sanitisation report's totals (as its JSON holds them)
     cited: tuple[str, ...] = ()  # bibliography keys the edition cites
 
 
@@ -138,7 +142,7 @@ class ReleaseResult:
 
 
 def strict_check(root: Path, waive: set[str]) -> tuple[list[Diagnostic], dict[str, int], dict[str, tuple[str, ...]],
-                                                       object]:
+                                                       Project | None]:
     """``check --strict`` of every edition: (failing diagnostics, waived counts, cited keys per
     edition, project)."""
     from .cycle import cycle_checks
@@ -148,12 +152,12 @@ def strict_check(root: Path, waive: set[str]) -> tuple[list[Diagnostic], dict[st
     cited: dict[str, tuple[str, ...]] = {}
     if project is not None:
         for ed in eds:
-            ae, d = assemble_checked(project, ed, render=False)
-            diags += d
+            ae, found = assemble_checked(project, ed, render=False)
+            diags += found
             cited[ed.name] = tuple(ae.references)
         diags += cycle_checks(project.source)
     waived: dict[str, int] = {}
-    failing = []
+    failing: list[Diagnostic] = []
     for d in diags:
         if d.severity != "error" and d.code in waive:
             waived[d.code] = waived.get(d.code, 0) + 1
