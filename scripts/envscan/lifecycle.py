@@ -18,9 +18,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .cycle import CARRIED_OVER, envscan_block
 from .diagnostics import Diagnostic, error
+
+if TYPE_CHECKING:
+    from .config import Config
 
 
 @dataclass
@@ -43,7 +47,13 @@ def set_yaml_scalar(lines: list[str], line_no: int, key: str, value: str) -> Non
     lines[i] = m.group(1) + _q(value) + (m.group(3) or "")
 
 
-def edit_config(text: str, cfg, year: str, period: str, due: str, old_year: str,
+def _indent(line: str) -> str:
+    """The whitespace a line starts with."""
+    m = re.match(r"\s*", line)  # always matches (perhaps nothing)
+    return m.group(0) if m else ""
+
+
+def edit_config(text: str, cfg: Config, year: str, period: str, due: str, old_year: str,
                 nav_entry: tuple[str, str] | None) -> str:
     """mkdocs.yml with the new edition's metadata (and a nav entry appended). Pure."""
     _, key = envscan_block(cfg.raw)
@@ -52,7 +62,7 @@ def edit_config(text: str, cfg, year: str, period: str, due: str, old_year: str,
     if rep_key not in cfg.line_of:
         raise ValueError("mkdocs.yml has no envscan report: block")
     present = {k: cfg.line_of[rep_key + (k,)] for k in ("title", "year", "period", "due") if rep_key + (k,) in cfg.line_of}
-    inserts = []
+    inserts: list[tuple[str, str]] = []
     anchor = 0
     for k, v in (("year", year), ("period", period), ("due", due)):
         if k in present:
@@ -69,8 +79,8 @@ def edit_config(text: str, cfg, year: str, period: str, due: str, old_year: str,
         field_lines = [n for n in present.values()] or [cfg.line_of[rep_key]]
         anchor = max(field_lines)
         ref = lines[min(field_lines) - 1] if present else lines[cfg.line_of[rep_key] - 1] + "  "
-        indent = re.match(r"^\s*", ref).group(0) if present else re.match(r"^\s*", ref).group(0) + "  "
-        lines[anchor:anchor] = [f"{indent}{k}: {_q(v)}" for k, v in inserts]
+        field_indent = _indent(ref) if present else _indent(ref) + "  "
+        lines[anchor:anchor] = [f"{field_indent}{k}: {_q(v)}" for k, v in inserts]
     if nav_entry is not None:
         nav_keys = [(k, n) for k, n in cfg.line_of.items() if len(k) >= 2 and k[0] == "nav"]
         if not nav_keys:
