@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,7 +133,8 @@ def apply(root: Path, fp: FixPlan) -> list[Fix]:
     return done
 
 
-def fix_and_recheck(root: Path, diags: list[Diagnostic], recheck, echo, rounds: int = 5) -> list[Diagnostic]:  # type: ignore[no-untyped-def]
+def fix_and_recheck(root: Path, diags: list[Diagnostic], recheck: Callable[[], list[Diagnostic]],
+                    echo: Callable[[str], None], rounds: int = 5) -> list[Diagnostic]:
     """``check --fix``: apply the safe fixes, say what was done and what was left, and return
     the diagnostics of a fresh check (``recheck()``) when anything changed. A fix can make the
     next one safe (an Ibid. after a typed Ibid.): up to ``rounds`` passes."""

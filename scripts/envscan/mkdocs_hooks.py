@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.toc import get_toc
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+    from mkdocs.config.defaults import MkDocsConfig
+    from mkdocs.structure.files import Files
+    from mkdocs.structure.pages import Page
 
 PAGES_FILE = "envscan-pages.json"
 _pages: dict[str, dict[str, Any]] = {}
 
 
-def on_config(config: Any) -> Any:
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
     path = Path(config.config_file_path).parent / PAGES_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -31,25 +37,25 @@ def on_config(config: Any) -> Any:
     return config
 
 
-def _page(page: Any) -> dict[str, Any]:
+def _page(page: Page) -> dict[str, Any]:
     data = _pages.get(page.file.src_uri)
     if data is None:
         raise PluginError(f"envscan: {page.file.src_uri} was not rendered by envscan; refusing to render it")
     return data
 
 
-def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     _page(page)
     return ""  # nothing for Python-Markdown to parse
 
 
-def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
+def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     data = _page(page)
     page.toc = get_toc(data["toc"])
     return str(data["html"])
 
 
-def on_env(env: Any, config: Any, files: Any) -> Any:
+def on_env(env: Environment, config: MkDocsConfig, files: Files) -> Environment:
     """The theme's templates are compiled once per process, not on every build (the live
     preview rebuilds the site on each change; a build compiles them once for all editions)."""
     from envscan.preview import template_cache

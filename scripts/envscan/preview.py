@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .assets import AssetError
-from .config import Edition
+from .config import Edition, Scheme
 from .diagnostics import ERROR, Diagnostic, dedupe_sorted, error, has_errors
 from .site import PAGES_FILE
 
@@ -69,7 +69,7 @@ def template_cache() -> Any:
     return _TEMPLATES.cache
 
 
-def shows_everything(project_scheme: Any, ed: Edition) -> bool:
+def shows_everything(project_scheme: Scheme, ed: Edition) -> bool:
     """True when the edition's ceiling is the scheme's highest marking (nothing is filtered
     out of it for its marking)."""
     return bool(project_scheme.labels) and ed.max_marking == project_scheme.labels[-1]

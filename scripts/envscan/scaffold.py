@@ -14,6 +14,10 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
 
 TEMPLATE = "new_project"
 TEXT_SUFFIXES = (".md", ".yml", ".bib")
@@ -33,7 +37,7 @@ def _template_files() -> list[tuple[str, bytes]]:
     base = resources.files("envscan").joinpath(TEMPLATE)
     out: list[tuple[str, bytes]] = []
 
-    def walk(node, rel: str) -> None:  # type: ignore[no-untyped-def]
+    def walk(node: Traversable, rel: str) -> None:
         for child in sorted(node.iterdir(), key=lambda c: c.name):
             r = f"{rel}/{child.name}" if rel else child.name
             if child.is_dir():
