@@ -18,9 +18,10 @@ Everything here works on the written file (pikepdf); nothing is fetched.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .render import PDF_NOTE_TAG
 
@@ -34,7 +35,7 @@ def note_tags() -> Iterator[bool]:
     elements ``NonStruct``). Yields False when this WeasyPrint has no tag table to extend
     (its notes stay untagged; the PDF tests say so)."""
     try:
-        from weasyprint.pdf import tags  # type: ignore[import-untyped]
+        from weasyprint.pdf import tags
 
         original = tags._get_pdf_tag
     except (ImportError, AttributeError):
@@ -130,19 +131,21 @@ def finish(path: Path, link_descriptions: dict[str, str]) -> dict[str, int]:
             arr = parents.get(int(sp)) if sp is not None else None
             ops = pikepdf.parse_content_stream(page)
             changed = False
-            new_ops = []
-            for operands, operator in ops:
+            new_ops: list[tuple[Collection[Any], pikepdf.Operator]] = []
+            for inst in ops:  # an instruction, or an inline image (its one operand: the image)
+                operands, operator = inst.operands, inst.operator
+                new_operands: Collection[Any] = operands
                 if str(operator) == "BDC" and len(operands) == 2 and isinstance(operands[1], pikepdf.Dictionary) \
                         and "/MCID" in operands[1]:
                     mcid = int(operands[1].MCID)
                     owner = arr[mcid] if isinstance(arr, pikepdf.Array) and mcid < len(arr) else None
                     if not isinstance(owner, pikepdf.Dictionary) or owner.objgen not in in_tree:
-                        operands = [pikepdf.Name.Artifact, pikepdf.Dictionary(Type=pikepdf.Name.Pagination)]
+                        new_operands = [pikepdf.Name.Artifact, pikepdf.Dictionary(Type=pikepdf.Name.Pagination)]
                         if isinstance(arr, pikepdf.Array) and mcid < len(arr):
                             arr[mcid] = None
                         counts["artifacts"] += 1
                         changed = True
-                new_ops.append((operands, operator))
+                new_ops.append((new_operands, operator))
             if changed:
                 page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(new_ops))
 

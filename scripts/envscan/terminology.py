@@ -35,10 +35,15 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from .diagnostics import Diagnostic, error, warning
 from .model import Chapter, Source
+
+if TYPE_CHECKING:
+    from .summary import KeyPath
 
 EXCEPTIONS = ("quotation", "sic", "legal")
 GUIDELINES = "Luxembourg Guidelines (2016)"
@@ -98,7 +103,7 @@ def _norm(s: str) -> str:
     return " ".join(s.lower().split())
 
 
-def load_terms(raw: dict, line_of: dict | None = None, path: str = "mkdocs.yml") -> tuple[TermConfig, list[Diagnostic]]:
+def load_terms(raw: Mapping[str, Any], line_of: Mapping[KeyPath, int] | None = None, path: str = "mkdocs.yml") -> tuple[TermConfig, list[Diagnostic]]:
     """The term list from mkdocs.yml's envscan block (``terminology:``), with config errors."""
     from .summary import _line, envscan_options
 
@@ -109,7 +114,7 @@ def load_terms(raw: dict, line_of: dict | None = None, path: str = "mkdocs.yml")
     line_of = line_of or {}
     diags: list[Diagnostic] = []
 
-    def err(msg: str, k: tuple, *hints: str) -> None:
+    def err(msg: str, k: KeyPath, *hints: str) -> None:
         ln = _line(line_of, key + ("terminology",) + k)
         diags.append(error("E-CONFIG-TERMS", msg, path, ln, 1 if ln else 0, *hints))
 
@@ -261,7 +266,7 @@ def _term_matches(rule: TermRule, text: str, lowered: str | None) -> list[re.Mat
         return list(pat.finditer(text))
     if any(w not in lowered for w in words):
         return []
-    out = []
+    out: list[re.Match[str]] = []
     pos = 0
     while True:
         p = lowered.find(words[0], pos)
