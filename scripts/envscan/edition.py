@@ -29,7 +29,8 @@ from . import render as tpl
 from .cite import Styler, format_reference_html, ibid_positions, render_item, sort_key
 from .config import Edition
 from .diagnostics import Diagnostic
-from .model import (AssembledEdition, Chapter, Cite, CiteRef, Comment, FnDef, FnRef, Heading, Image, Link, Node, Note,
+from .model import (AssembledEdition, Chapter, Cite, CiteRef, Comment, FigRef, FnDef, FnRef, Heading, Image, Link,
+                    Node, Note,
                     Page, Region, Removed, Restricted, Section, Source, XRef)
 from .render import RenderError, TreeRenderer, plain_text
 
@@ -264,6 +265,7 @@ class Checked:
     diags: list[Diagnostic]
     heading_vis: dict[str, tuple[Chapter, Heading]]  # visible section id -> heading
     assets: set[str]
+    figure_vis: dict[str, tuple[Chapter, Image]] = field(default_factory=dict)  # visible figure id -> image
 
 
 def _diag(ed: Edition, ch: Chapter, code: str, msg: str, off: int, *hints: str) -> Diagnostic:
@@ -280,6 +282,12 @@ def check_edition(src: Source, ed: Edition, f: Filtered) -> Checked:
             if h.id and f.node_visible(defs, h):
                 res.heading_vis[h.id] = (ch, h)
     all_ids = {h.id for ch in src.chapters for h in ch.headings() if h.id}
+    for ch in f.chapters:
+        defs = ch.note_defs()
+        for n in ch.nodes:
+            if isinstance(n, Image) and n.figure and n.figure not in res.figure_vis and f.node_visible(defs, n) \
+                    and ch.tokens and _figure_placed(ch, n):
+                res.figure_vis[n.figure] = (ch, n)
     pages = ({ch.name for ch in f.chapters}, {ch.name for ch in src.chapters})
     for ch in f.chapters:
         defs = ch.note_defs()
@@ -312,6 +320,11 @@ def _check_node(src: Source, ed: Edition, f: Filtered, ch: Chapter, defs: dict[s
                 out.append(_diag(ed, ch, "E-ED-CITE-MARKED", f"visible text cites @{it.key}, a source marked {m}",
                                  it.offset, "mark the citing passage at least as high as the source, or cite another "
                                  "work"))
+    elif isinstance(n, FigRef):
+        if n.id not in res.figure_vis and any(isinstance(x, Image) and x.figure == n.id for c in src.chapters
+                                              for x in c.nodes):
+            out.append(_diag(ed, ch, "E-ED-XREF-FILTERED", f"@{n.id} points to a figure that is not in this edition",
+                             n.start, "mark the referring passage like the figure, or drop the reference"))
     elif isinstance(n, XRef):
         if n.id in all_ids and n.id not in res.heading_vis:
             out.append(_diag(ed, ch, "E-ED-XREF-FILTERED", f"@{n.id} points to a section that is not in this edition",
@@ -375,6 +388,7 @@ class Numbering:
     note_of: dict[tuple[str, str], Note]  # (chapter path, label) -> note
     call_number: dict[int, tuple[int, int]]  # id(call node) -> (note number, nth call)
     boundaries: set[int]  # indices of notes that start a chapter
+    figures: dict[str, int] = field(default_factory=dict)  # figure id -> number in this edition
 
     def by_page(self) -> dict[str, list[Note]]:
         out: dict[str, list[Note]] = {}
@@ -406,7 +420,22 @@ def number(src: Source, f: Filtered) -> Numbering:
             nb.numbers[id(h)] = num
             nb.sections.append(Section(num, heading_text(f.vis, h), h.level, target))
         _number_notes(src, f, ch, defs, nb)
+    _number_figures(f, nb)
     return nb
+
+
+def _figure_placed(ch: Chapter, n: Image) -> bool:
+    """The figure stands alone in its paragraph (parse marked the paragraph; E-FIG-PLACE if not)."""
+    return any(t.type == "paragraph_open" and (t.meta or {}).get("figure") == n.figure for t in ch.tokens)
+
+
+def _number_figures(f: Filtered, nb: Numbering) -> None:
+    """Figures are numbered through the edition, after filtering, like notes: Figure 1, 2 ..."""
+    for ch in f.chapters:
+        defs = ch.note_defs()
+        for n in sorted((n for n in ch.nodes if isinstance(n, Image) and n.figure), key=lambda n: n.start):
+            if n.figure not in nb.figures and f.node_visible(defs, n) and _figure_placed(ch, n):
+                nb.figures[n.figure] = len(nb.figures) + 1
 
 
 def _number_notes(src: Source, f: Filtered, ch: Chapter, defs: dict[str, FnDef], nb: Numbering) -> None:
@@ -577,6 +606,16 @@ class _Layout:
             # undefined (E-FN-UNDEFINED) or inside a note (E-FN-NESTED): reported by resolve, never printed raw
             return ""
         return tpl.note_call(*self.nb.call_number[id(n)])
+
+    def figure_number(self, n: Image) -> int | None:
+        return self.nb.figures.get(n.figure) if n.figure else None
+
+    def figref_html(self, n: FigRef) -> str:
+        """``@fig-x``: "Figure 3", linked to the figure."""
+        if n.id not in self.checked.figure_vis or n.id not in self.nb.figures:
+            return html.escape("@" + n.id)
+        tch, _ = self.checked.figure_vis[n.id]
+        return tpl.link(tpl.page_url(tch.name) + "#" + n.id, f"Figure {self.nb.figures[n.id]}")
 
     def href(self, n: Link) -> str:
         t = n.target

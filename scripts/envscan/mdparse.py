@@ -228,9 +228,9 @@ def cite_narrative(state: StateInline, silent: bool) -> bool:
     if not key:
         return False
     if not silent:
-        kind = "xref" if key.startswith("sec-") else "cite"
+        kind = "xref" if key.startswith("sec-") else "figref" if key.startswith("fig-") else "cite"
         tok = state.push(kind, "", 0)
-        if kind == "xref":
+        if kind in ("xref", "figref"):
             tok.meta = {"id": key}
         else:
             tok.meta = {

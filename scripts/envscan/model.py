@@ -149,6 +149,15 @@ class Link(Node):
 class Image(Link):
     kind: ClassVar[str] = "image"
     alt: str = ""
+    figure: str = ""  # {#fig-x}: a numbered figure with this id (its title, if any, is the caption)
+
+
+@dataclass(frozen=True, eq=False)
+class FigRef(Node):
+    """A cross-reference to a figure: ``@fig-x`` ("Figure 3", numbered per edition)."""
+
+    kind: ClassVar[str] = "figref"
+    id: str = ""
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,7 +20,8 @@ from markdown_it.token import Token
 from .config import Scheme, canonical_label
 from .diagnostics import Diagnostic, error, warning
 from .mdparse import make_parser
-from .model import (Chapter, Cite, CiteRef, Comment, FnDef, FnRef, Heading, Ibid, Image, Link, Node, Region, XRef,
+from .model import (Chapter, Cite, CiteRef, Comment, FigRef, FnDef, FnRef, Heading, Ibid, Image, Link, Node, Region,
+                    XRef,
                     line_starts)
 
 FRONT_KEYS = {"title": str, "marking": str, "status": str, "owners": list}
@@ -54,7 +55,8 @@ KNOWN_BLOCK = {"front_matter", "paragraph_open", "paragraph_close", "heading_ope
                "div_open", "div_close", "div_bad", "html_block"}
 KNOWN_INLINE = {"text", "softbreak", "hardbreak", "code_inline", "em_open", "em_close", "strong_open", "strong_close",
                 "s_open", "s_close", "link_open", "link_close", "image", "span_open", "span_close", "cite", "xref",
-                "inline_note", "footnote_ref", "html_inline"}
+                "inline_note", "footnote_ref", "html_inline", "figref"}
+FIG_ID_RE = re.compile(r"fig-[A-Za-z0-9][\w-]*")  # {#fig-x} on an image: a numbered figure
 NATURAL_ATTRS = {"link_open": {"href", "title"}, "image": {"src", "alt", "title"}}
 
 
@@ -510,10 +512,13 @@ class _ChapterParser:
                      in_heading: Heading | None) -> None:
         ctx = self.ctx
         extra = set(t.attrs or {}) - NATURAL_ATTRS.get(t.type, set())
+        if t.type == "image" and extra == {"id"} and FIG_ID_RE.fullmatch(str((t.attrs or {})["id"])):
+            extra = set()  # exactly {#fig-x}: a numbered figure (where it may stand: figure_places)
         if extra:
             ctx.err("E-ATTR-PLACE", f"attributes ({', '.join(sorted(extra))}) are not allowed on this element",
-                    at.start, "markings and classes go on a span [text]{marking=\"…\"}, a ::: block or a "
-                    "heading's {#id}; wrap the element in a span to mark it")
+                    at.start, "an image takes exactly {#fig-name} (a numbered figure) and nothing else"
+                    if t.type == "image" else "markings and classes go on a span [text]{marking=\"…\"}, a ::: "
+                    "block or a heading's {#id}; wrap the element in a span to mark it")
         t.meta["abs"] = at.start
         typ = t.type
         if typ == "text":
@@ -533,6 +538,8 @@ class _ChapterParser:
                 in_heading.note_calls.append(ref)
         elif typ == "inline_note":
             self.inline_note(t, at, lmap)
+        elif typ == "figref":
+            self.add(t, FigRef(*at, id=t.meta["id"]))
         elif typ == "cite":
             self.cite(t, at, lmap)
         elif typ == "xref":
@@ -592,7 +599,8 @@ class _ChapterParser:
         target = str(attrs.get("href") or attrs.get("src") or "")
         title = str(attrs.get("title", ""))
         if t.type == "image":
-            self.add(t, Image(*at, target=target, title=title, alt=t.content))
+            fig = str(attrs.get("id", "")) if FIG_ID_RE.fullmatch(str(attrs.get("id", ""))) else ""
+            self.add(t, Image(*at, target=target, title=title, alt=t.content, figure=fig))
             self.texts.append((at.start, at.end, t.content + " " + title))
         else:
             self.add(t, Link(*at, target=target, title=title))
@@ -621,6 +629,7 @@ class _ChapterParser:
             r.end = len(self.text)
             r.marking = self.scheme.labels[-1]
         self.gap_notes()
+        self.figure_places()
         code = sorted(self.code_ranges)
         code_starts = [a for a, _ in code]
         code_max_end: list[int] = []  # the largest end among the code ranges up to each index
@@ -631,6 +640,32 @@ class _ChapterParser:
             if not (i >= 0 and code_max_end[i] > m.start()):  # not inside code
                 ctx.err("E-ABBR-INLINE", "abbreviations are defined once, in mkdocs.yml (envscan: abbreviations:)",
                         m.start(), "a definition here would reach every page of every edition")
+
+    def figure_places(self) -> None:
+        """A figure (``![alt](file.png "caption"){#fig-x}``) stands alone in a paragraph of running
+        text: not in a sentence, a list, a quote, a table, a note or an admonition. Its paragraph
+        is marked for the renderer (``meta["figure"]``), which writes <figure> instead of <p>."""
+        toks = self.tokens
+        for i, tok in enumerate(toks):
+            if tok.type != "inline" or not tok.children:
+                continue
+            figs = [c for c in tok.children if c.type == "image" and isinstance((c.meta or {}).get("node"), Image)
+                    and c.meta["node"].figure]
+            if not figs:
+                continue
+            rest = [c for c in tok.children if c not in figs and not (c.type in ("text", "softbreak")
+                                                                       and not c.content.strip())]
+            para = toks[i - 1] if i > 0 else None
+            alone = len(figs) == 1 and not rest and para is not None and para.type == "paragraph_open" \
+                and para.level == 0
+            if alone and para is not None:
+                para.meta["figure"] = figs[0].meta["node"].figure
+                continue
+            for c in figs:
+                self.ctx.err("E-FIG-PLACE", f"figure {{#{c.meta['node'].figure}}} does not stand alone in a paragraph "
+                             "of running text", c.meta["node"].start,
+                             "give the figure a paragraph of its own (blank lines around it), outside lists, "
+                             "quotes, tables, notes and admonitions; to mark it, put it in a ::: block")
 
     def gap_notes(self) -> None:
         """A known gap: a definition whose whole content is a []{.gap} span."""

@@ -48,6 +48,10 @@ def link_descriptions(ae: AssembledEdition) -> dict[str, str]:
         text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", entry))).strip()
         out[f"ref-{key}"] = "Reference: " + (text[:117] + "…" if len(text) > 120 else text)
     out.update({"references": "References", "abbreviations": "Abbreviations"})
+    for p in ae.pages:
+        for m in re.finditer(r'<figure class="envscan-figure" id="([^"]+)">.*?<span class="figure-label">([^<]+)</span>',
+                             p.pdf_html, re.S):
+            out[m.group(1)] = m.group(2)
     return out
 
 

@@ -18,7 +18,7 @@ import re
 from importlib import resources
 from typing import Any, Callable, Protocol
 
-from .model import Cite, Heading, Link, Node, Region, XRef
+from .model import Cite, FigRef, Heading, Image, Link, Node, Region, XRef
 
 BLOCK_TAGS = {"paragraph": "p", "blockquote": "blockquote", "bullet_list": "ul", "ordered_list": "ol",
               "list_item": "li", "table": "table", "thead": "thead", "tbody": "tbody", "tr": "tr",
@@ -56,6 +56,10 @@ class Context(Protocol):
     def note_call(self, n: Node) -> str: ...
 
     def href(self, n: Link) -> str: ...
+
+    def figure_number(self, n: Image) -> int | None: ...
+
+    def figref_html(self, n: FigRef) -> str: ...
 
 
 def esc(s: str) -> str:
@@ -150,6 +154,10 @@ class TreeRenderer:
                 self.heading(t, toks[i + 1], in_note)
                 i += 3
                 continue
+            if typ == "paragraph_open" and (t.meta or {}).get("figure") and not in_note:
+                self.figure(toks[i + 1])
+                i += 3  # paragraph_open, inline, paragraph_close
+                continue
             if typ == "inline":
                 self.inline(t.children or [], in_note)
             elif typ.endswith("_open") and typ[:-5] in BLOCK_TAGS:
@@ -177,6 +185,19 @@ class TreeRenderer:
             else:
                 raise RenderError(typ, 0)
             i += 1
+
+    def figure(self, inline: Any) -> None:
+        """A figure: the image with its alt text, then "Figure 3: caption" (the image's title)."""
+        img = next(c for c in inline.children or [] if c.type == "image")
+        node: Image = img.meta["node"]
+        alt = self.plain(img.children or [])
+        caption = str((img.attrs or {}).get("title") or "")
+        self.runs.append(((img.meta or {}).get("abs", 0), f"{alt} {caption}".strip()))
+        num = self.ctx.figure_number(node)
+        label = f'<span class="figure-label">Figure{" " + str(num) if num else ""}</span>'
+        self.out.append(f'<figure class="envscan-figure" id="{esc(node.figure)}">\n'
+                        f'<img src="{esc(self.ctx.href(node))}" alt="{esc(alt)}">\n'
+                        f'<figcaption>{label}{": " + esc(caption) if caption else ""}</figcaption>\n</figure>\n')
 
     def tearlines(self, lo: int, hi: int, parent: Region, in_note: bool) -> None:
         """Inside a block the edition may not show: only its tearlines, in order."""
@@ -282,6 +303,8 @@ class TreeRenderer:
                 out.append(ctx.cite_html(self.node(c), nxt))
             elif typ == "xref":
                 out.append(ctx.xref_html(self.node(c)))
+            elif typ == "figref":
+                out.append(ctx.figref_html(c.meta["node"]))
             elif typ in ("footnote_ref", "inline_note"):
                 out.append(ctx.note_call(self.node(c)))
             elif typ in SKIP_INLINE:

@@ -10,7 +10,7 @@ import difflib
 import re
 
 from .diagnostics import Diagnostic, error, warning
-from .model import Chapter, Cite, FnDef, FnRef, Heading, Ibid, Node, Source, XRef
+from .model import Chapter, Cite, FigRef, FnDef, FnRef, Heading, Ibid, Image, Node, Source, XRef
 
 SUFFIX_WORDS = re.compile(r"^(passim|and passim|f\.|ff\.|et seq\.|n\.?\s*\d+|note \d+|emphasis (added|in original))\b", re.I)
 LOCATOR_START = re.compile(r"^(pp?\.|pages?|ch\.|chap\.|sec\.|para\.|§|fig\.|vol\.)?\s*[0-9ivxlcdm]", re.I)
@@ -51,7 +51,7 @@ def section_ids(src: Source) -> dict[str, tuple[Chapter, Heading]]:
 
 def resolve(src: Source) -> list[Diagnostic]:
     """Edition-independent checks of the whole source."""
-    diags = _check_ids(src)
+    diags = _check_ids(src) + _check_figures(src)
     cited: set[str] = set()
     ids = section_ids(src)
     for ch in src.chapters:
@@ -213,3 +213,38 @@ def _check_ibid(ch: Chapter) -> list[Diagnostic]:
                 "cite the work by its key; the pipeline prints 'Ibid.' itself"
             out.append(_d(ch, "E-IBID-TYPED", "typed 'Ibid.' in the source", n.start, hint))
     return out
+
+
+def figure_ids(src: Source) -> dict[str, tuple[Chapter, Image]]:
+    """Every figure of the source by its id (the first, if an id is given twice)."""
+    out: dict[str, tuple[Chapter, Image]] = {}
+    for ch in src.chapters:
+        for n in ch.nodes:
+            if isinstance(n, Image) and n.figure:
+                out.setdefault(n.figure, (ch, n))
+    return out
+
+
+def _check_figures(src: Source) -> list[Diagnostic]:
+    """Figure ids are unique across the scan (also against section ids); @fig-x names one."""
+    diags: list[Diagnostic] = []
+    sections = section_ids(src)
+    seen: dict[str, tuple[Chapter, Image]] = {}
+    for ch in src.chapters:
+        for n in ch.nodes:
+            if isinstance(n, Image) and n.figure:
+                first = seen.get(n.figure) or (sections.get(n.figure) if n.figure in sections else None)
+                if first is not None:
+                    och, on = first
+                    diags.append(_d(ch, "E-XREF-DUPLICATE", f"duplicate id {n.figure!r} (also at {och.path}:{on.line})",
+                                    n.start, "figure and section ids must be unique across the scan"))
+                else:
+                    seen[n.figure] = (ch, n)
+    for ch in src.chapters:
+        for n in ch.nodes:
+            if isinstance(n, FigRef) and n.id not in seen:
+                sugg = difflib.get_close_matches(n.id, list(seen), 1, 0.6)
+                diags.append(_d(ch, "E-XREF-UNKNOWN", f"cross-reference @{n.id} matches no figure", n.start,
+                                f"did you mean @{sugg[0]}?" if sugg else
+                                "give the image {#" + n.id + "}: ![description](file.png \"caption\"){#" + n.id + "}"))
+    return diags
