@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .diagnostics import Diagnostic, error, has_errors
-from .edition import AssembledEdition, assemble
-from .project import Project, load_project
-from .resolve import resolve
+
+if TYPE_CHECKING:
+    from .model import AssembledEdition
+    from .project import Project
+
+# The core (project, resolve, edition) is imported where it is used: `envscan build` starts its
+# MkDocs worker before the core is imported, so that the two imports overlap.
 
 
 def select_editions(project: Project, names: list[str] | None) -> tuple[list, list[Diagnostic]]:
@@ -75,6 +79,9 @@ def read_and_resolve(root: Path, editions: list[str] | None,
                      cache: dict | None = None) -> tuple[Project | None, list, list[Diagnostic], bool]:
     """Read and resolve the whole source and select the editions. Returns (project or None
     when nothing can go on, editions, diagnostics, usage error). ``cache``: see load_project."""
+    from .project import load_project
+    from .resolve import resolve
+
     project, diags = load_project(root, cache)
     if project is None:
         return None, [], diags, True
@@ -92,6 +99,8 @@ def read_and_resolve(root: Path, editions: list[str] | None,
 
 def assemble_checked(project: Project, ed, **kw) -> tuple[AssembledEdition, list[Diagnostic]]:
     """An edition assembled, then its visible text checked for copies of restricted text."""
+    from .edition import assemble
+
     ae, d = assemble(project.source, ed, **kw)
     if not has_errors(d):
         d = d + source_leak_check(project, ae)
@@ -113,6 +122,8 @@ def source_date_epoch(root: Path) -> int:
     env = os.environ.get("SOURCE_DATE_EPOCH")
     if env and env.isdigit():
         return int(env)
+    import subprocess
+
     try:
         out = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%ct"], capture_output=True, text=True,
                              timeout=10)

@@ -16,14 +16,16 @@ import os
 import shutil
 from pathlib import Path
 
-import yaml
+from typing import TYPE_CHECKING
 
-from .assets import AssetError
-from .config import ConfigDumper
 from .diagnostics import Diagnostic, error, warning
-from .edition import AssembledEdition
-from .project import Project
-from .render import asset_text
+
+if TYPE_CHECKING:
+    from .model import AssembledEdition
+    from .project import Project
+
+# The core (edition, project, render, assets) and yaml are imported where they are used: `envscan
+# build` imports this module first, to start the MkDocs worker before it reads the source.
 
 THEME_KEYS = {"name", "language", "features", "palette", "icon", "logo", "favicon"}
 
@@ -242,6 +244,9 @@ def write_tree(project: Project, ae: AssembledEdition, work: Path) -> Path:
     (``envscan-pages.json``, beside the tree: HTML and TOC per page), envscan's stylesheet, and
     the referenced images re-encoded. Files already holding the same bytes are left alone and
     files no longer in the edition are removed, so a live preview can rewrite the same folder."""
+    from .assets import AssetError
+    from .render import asset_text
+
     docs = work / "docs"
     rendered = {p.name: {"html": p.html, "toc": toc_tokens(p.toc)} for p in ae.pages}
     _write_if_changed(work / PAGES_FILE, json.dumps(rendered, ensure_ascii=False, sort_keys=True).encode("utf-8"))
@@ -268,6 +273,10 @@ def write_tree(project: Project, ae: AssembledEdition, work: Path) -> Path:
 
 def write_config(project: Project, ae: AssembledEdition, work: Path, docs: Path, site: Path) -> Path:
     """The edition's generated MkDocs config, beside its docs tree."""
+    import yaml
+
+    from .config import ConfigDumper
+
     cfg_file = work / "mkdocs.yml"
     cfg = edition_config(project, ae, docs, site)
     _write_if_changed(cfg_file, yaml.dump(cfg, Dumper=ConfigDumper, sort_keys=False, allow_unicode=True).encode("utf-8"))
@@ -354,6 +363,7 @@ def _swap(new: Path, dest: Path, edition: str) -> None:
 
 def render_edition(project: Project, ae: AssembledEdition, out: Path, epoch: int, pdf: bool, step,
                    runner=None) -> list[Diagnostic]:
+    from .assets import AssetError
     from .gate import Gate
     from .outputs import OutputRefused, new_work_dir, reports_dir
 
