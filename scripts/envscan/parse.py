@@ -775,6 +775,7 @@ def _find_in_lines(ctx: _Ctx, lmap: list[int] | None, needle: str | None, defaul
     return default
 
 
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
 INVISIBLE_RE = re.compile("[\u2028\u2029\u2800\u115f\u1160\u3164\uffa0\ufff9-\ufffb]")
 
 
@@ -782,9 +783,13 @@ def _invisible(content: str) -> re.Match[str] | None:
     """The first invisible formatting character (Unicode Cf: bidi controls, zero-width and
     interlinear marks; line separators, fillers): text that reads differently from what it is."""
     m = INVISIBLE_RE.search(content)
-    for i, ch in enumerate(content):
-        if ord(ch) > 0x7F and unicodedata.category(ch) == "Cf" and (m is None or i < m.start()):
-            return re.compile(re.escape(ch)).search(content, i)
+    if content.isascii():
+        return m  # (None: every Cf character, and every character of INVISIBLE_RE, is outside ASCII)
+    # only the characters outside ASCII before the first INVISIBLE_RE hit can come first
+    for x in _NON_ASCII_RE.finditer(content, 0, len(content) if m is None else m.start()):
+        ch = x.group()
+        if unicodedata.category(ch) == "Cf":
+            return re.compile(re.escape(ch)).search(content, x.start())
     return m
 
 
