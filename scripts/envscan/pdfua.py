@@ -19,6 +19,7 @@ Everything here works on the written file (pikepdf); nothing is fetched.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,13 @@ def finish(path: Path, link_descriptions: dict[str, str]) -> dict[str, int]:
         for page in pdf.pages:
             sp = page.obj.get("/StructParents")
             arr = parents.get(int(sp)) if sp is not None else None
+            fast = _artifacts_in_raw(page, arr, in_tree)
+            if fast is not None:  # WeasyPrint's streams: rewritten as bytes (the parse below is slow)
+                data, n = fast
+                if n:
+                    page.obj.Contents = pdf.make_stream(data)
+                    counts["artifacts"] += n
+                continue
             ops = pikepdf.parse_content_stream(page)
             changed = False
             new_ops: list[tuple[Collection[Any], pikepdf.Operator]] = []
@@ -167,3 +175,37 @@ def finish(path: Path, link_descriptions: dict[str, str]) -> dict[str, int]:
         pdf.save(path, deterministic_id=True, compress_streams=True,
                  object_stream_mode=pikepdf.ObjectStreamMode.preserve)
     return counts
+
+
+_BDC_MCID = re.compile(rb"/([A-Za-z][\w.-]*)[ \t\r\n]*<<[ \t\r\n]*/MCID[ \t\r\n]+(\d+)[ \t\r\n]*>>[ \t\r\n]*BDC")
+_UNSAFE = re.compile(rb"\(|(?:^|[ \t\r\n])BI[ \t\r\n]")  # literal strings, inline images: tokens hide in them
+
+
+def _artifacts_in_raw(page: Any, arr: Any, in_tree: set[tuple[int, int]]) -> tuple[bytes, int] | None:
+    """The page's content with each marked-content sequence whose MCID belongs to no element of
+    the tree turned into a pagination artifact, by a byte-level rewrite of ``/Tag <</MCID n>> BDC``;
+    the orphans' ParentTree entries become null. None when the stream holds literal strings or
+    inline images (a token may hide in them): the caller parses the stream instead."""
+    import pikepdf
+
+    contents = page.obj.get("/Contents")
+    if contents is None:
+        return b"", 0
+    parts = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+    data = b"\n".join(bytes(p.read_bytes()) for p in parts)
+    if _UNSAFE.search(data):
+        return None
+    n = 0
+
+    def sub(m: re.Match[bytes]) -> bytes:
+        nonlocal n
+        mcid = int(m.group(2))
+        owner = arr[mcid] if isinstance(arr, pikepdf.Array) and mcid < len(arr) else None
+        if isinstance(owner, pikepdf.Dictionary) and owner.objgen in in_tree:
+            return m.group(0)
+        if isinstance(arr, pikepdf.Array) and mcid < len(arr):
+            arr[mcid] = None
+        n += 1
+        return b"/Artifact <</Type /Pagination>> BDC"
+
+    return _BDC_MCID.sub(sub, data), n
