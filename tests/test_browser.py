@@ -393,7 +393,15 @@ def marked_site(tmp_path_factory, sync_playwright):
                 f"found the [{title.lower()}](#sec-{slug}) consistent with the previous year.\n\n"
                 "[^a]: A note on the review's method.\n")
         chapters[f"{k:02d}-{slug}.md"] = FRONT.format(title=title).replace("TLP:CLEAR", label) + body
+    first = next(iter(chapters))
+    chapters[first] += ("\nThe crossings are counted each spring (@fig-crossings).\n\n"
+                        "![Bar chart of ferry crossings per year, rising from 2008 to 2012](figures/crossings.png "
+                        "\"Ferry crossings per year\"){#fig-crossings}\n")
     root = make_project(tmp_path_factory.mktemp("marked"), chapters, bib=None)
+    from PIL import Image
+
+    (root / "docs" / "figures").mkdir()
+    Image.new("RGB", (120, 60), (40, 90, 160)).save(root / "docs" / "figures" / "crossings.png")
     out = root.parent / "out"
     res = cli("build", "restricted", "--no-pdf", "-q", "--out", str(out), cwd=root)
     assert res.returncode == 0, res.stdout + res.stderr
@@ -421,8 +429,15 @@ def test_tlp_banners_keep_their_colours_and_pass_axe(browser, marked_site):
             assert bg == "rgb(0, 0, 0)", (f.name, bg)
             assert colour == TLP_COLOURS[label], (f.name, label, colour)
             seen.add(label)
-        ctx.close()
         assert seen == set(TLP_COLOURS), seen
+        # the figure: its picture named by the alt text, its caption, the cross-reference to it
+        pg.goto(base + sorted(marked_site.glob("0*.html"))[0].name)
+        fig = pg.get_by_role("figure")
+        assert fig.count() == 1
+        assert pg.get_by_role("img", name="Bar chart of ferry crossings per year, rising from 2008 to 2012").count() == 1
+        assert fig.locator("figcaption").inner_text().strip() == "Figure 1: Ferry crossings per year"
+        assert pg.get_by_role("link", name="Figure 1", exact=True).get_attribute("href").endswith("#fig-crossings")
+        ctx.close()
     finally:
         httpd.shutdown()
         httpd.server_close()
