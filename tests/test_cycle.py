@@ -335,3 +335,18 @@ def test_bib_audit_and_helpers(tmp_path):
         "---\ntitle: A\nstatus: carried-over\n---\n# A\n"
     r = cli("bib-audit", "-C", str(root))
     assert r.returncode == 0 and "@unused2005" in r.stdout
+
+
+@pytest.mark.parametrize("targets", [
+    {"public": "published/public", "restricted": "site/public/archive"},  # the restricted one inside site/public
+    {"public": "published/public", "restricted": "published/public/../public/archive"},  # nested, spelt oddly
+    {"public": "published", "restricted": "published/restricted"},  # one target around the other
+    {"public": "docs/published", "restricted": "published/restricted"},  # inside the sources
+])
+def test_publish_targets_never_inside_another_edition_or_the_sources(tmp_path, targets):
+    from envscan.release import check_targets
+
+    (tmp_path / "site" / "public").mkdir(parents=True)
+    diags = check_targets(tmp_path, targets)
+    assert [d.code for d in diags] and all(d.code == "E-PUBLISH-TARGET" for d in diags)
+    assert check_targets(tmp_path, {"public": "published/public", "restricted": "published/restricted"}) == []

@@ -204,6 +204,7 @@ def release(root: Path, sign_off: str | None, redline_sha: str | None = None, wa
         return refuse("E-RELEASE-EXISTS", f"edition {year} was released already ({tag})",
                       "start the next edition with 'envscan edition start YEAR'")
     cyc, d = cycle_config(cfg)
+    d += check_targets(root, cyc.publish, cfg.docs_dir)  # before anything is built or recorded
     if d:
         res.diags += d
         return res
@@ -286,13 +287,54 @@ def redirect_html(year: str) -> str:
             f'<body><a href="{year}/">Edition {year}</a></body></html>\n')
 
 
+def check_targets(root: Path, targets: dict[str, str], docs_dir: str = "docs") -> list[Diagnostic]:
+    """Where an edition may be published: never inside (or around) another edition's target,
+    an edition's build folder ``site/<edition>/``, a folder another edition publishes (its
+    marker), the project's sources or envscan's working folders. Paths are resolved first, so
+    no spelling (absolute, ``a/../b``, a symlink) gets around it."""
+    from .outputs import marker_edition
+
+    def inside(p: Path, folder: Path) -> bool:
+        return p == folder or folder in p.parents
+
+    root = root.resolve()
+    resolved = {ed: target_path(root, spec).resolve() for ed, spec in targets.items()}
+    out: list[Diagnostic] = []
+    for ed, t in sorted(resolved.items()):
+        spec = targets[ed]
+        bad = ""
+        for other, u in resolved.items():
+            if other != ed and (inside(t, u) or inside(u, t)):
+                bad = f"it overlaps the target of edition {other!r}"
+        for folder, what in ((root / "site", "site/ (the editions' build folders)"), (root / docs_dir, "the chapters"),
+                             (root / "bibliography", "bibliography/"), (root / ".git", ".git/"),
+                             (root / "build", "build/")):
+            if inside(t, folder) or (folder != root / "site" and inside(folder, t)):
+                bad = bad or f"it is inside {what}"
+        if inside(root, t):
+            bad = bad or "it holds the project"
+        for p in t.parents:
+            owner = marker_edition(p)
+            if owner is not None:
+                bad = bad or f"it is inside {p}, a folder edition {owner!r} publishes"
+        if t.exists() and marker_edition(t) not in (None, ed):
+            bad = bad or f"it is the target of edition {marker_edition(t)!r}"
+        if bad:
+            out.append(error("E-PUBLISH-TARGET", f"cycle.publish target {spec!r} of edition {ed!r}: {bad}",
+                             "mkdocs.yml", 0, 0, "give each edition a folder of its own outside site/, the sources "
+                             "and every other edition's target"))
+    return out
+
+
 def publish(root: Path, targets: dict[str, str], year: str, manifest: Manifest) -> tuple[list[Diagnostic], list[Path]]:
     """Copy each edition's released folder into its target's ``<year>/``; rewrite the target's
     ``versions.json`` and redirect. A target holds one edition: its marker names it."""
     from . import vcs
     from .outputs import marker_edition, write_marker
 
-    diags: list[Diagnostic] = []
+    diags: list[Diagnostic] = check_targets(root, targets)
+    if diags:
+        return diags, []
     done = []
     for edition, spec in sorted(targets.items()):
         target = target_path(root, spec)
