@@ -99,6 +99,19 @@ def test_fix_typed_ibid(tmp_path):
     assert not list((root / "docs").glob(".*envscan-fix"))  # no temporary file left
 
 
+@pytest.mark.parametrize("wrap", ['::: {marking="TLP:AMBER"}\nBODY\n:::', "::: {.editor}\nBODY\n:::"])
+def test_fix_never_names_a_work_cited_only_where_the_ibid_is_not_shown(tmp_path, wrap):
+    body = ("# Harbour {#sec-h}\n\n" + wrap.replace(
+        "BODY", "The night berth roster came from a survey.[^a]\n\n[^a]: [@smith2010, 3].")
+        + "\n\nPublic text about timetables.[^b]\n\n[^b]: Ibid., 5.\n\nCited [@jones2011, 1].\n")
+    root = make_project(tmp_path, {"one.md": chapter(body)})
+    diags, _ = check_project(root, ["public"])
+    ibid = [d for d in diags if d.code == "E-IBID-TYPED"]
+    assert ibid and not any("@smith2010" in h for d in ibid for h in d.hints)
+    fp = plan(root, diags)
+    assert fp.fixes == [] and fp.skipped
+
+
 def test_fix_through_cli_and_crlf_left_alone(tmp_path):
     root = make_project(tmp_path / "a", {"one.md": chapter(IBID_CH)})
     res = _cli("check", "--fix", cwd=root)

@@ -128,9 +128,11 @@ def _check_refs(ch: Chapter, src: Source, ids: dict[str, tuple[Chapter, Heading]
             for it in n.items:
                 if it.key not in keys:
                     sugg = difflib.get_close_matches(it.key, list(keys), 1, 0.6)
+                    hint = ("a cross-reference in brackets stands alone: [-@" + it.key + "] (the number) or @"
+                            + it.key) if it.key.startswith("sec-") else \
+                        f"did you mean @{sugg[0]}?" if sugg else "add the work to bibliography/*.bib"
                     diags.append(_d(ch, "E-CITE-UNKNOWN", f"citation key {it.key!r} is not in the bibliography",
-                                    it.offset, f"did you mean @{sugg[0]}?" if sugg else
-                                    "add the work to bibliography/*.bib"))
+                                    it.offset, hint))
                 else:
                     cited.add(it.key)
                 if n.bracketed and it.raw_rest.startswith(","):
@@ -157,12 +159,15 @@ def _check_ibid(ch: Chapter) -> list[Diagnostic]:
     out = []
     # keys cited inside each footnote, in document order
     cites_by_note: dict[str, list[str]] = {}
+    cite_nodes_by_note: dict[str, list[Cite]] = {}
     for n in ch.nodes:
         if isinstance(n, Cite) and n.note:
             cites_by_note.setdefault(n.note, []).extend(i.key for i in n.items)
+            cite_nodes_by_note.setdefault(n.note, []).append(n)
     # the chapter's notes in the order the editions number them: a footnote at its first call,
     # and a generated note for each bracketed citation in body text
     seq: list[list[str]] = []
+    seq_nodes: list[list[Cite]] = []  # the cites behind each entry of seq
     index_of: dict[str, int] = {}
     calls = sorted((n for n in ch.nodes if n.note is None and
                     (isinstance(n, FnRef) or (isinstance(n, Cite) and n.makes_note))), key=lambda n: n.start)
@@ -171,14 +176,17 @@ def _check_ibid(ch: Chapter) -> list[Diagnostic]:
             if n.label not in index_of:
                 index_of[n.label] = len(seq)
                 seq.append(cites_by_note.get(n.label, []))
+                seq_nodes.append(cite_nodes_by_note.get(n.label, []))
         elif isinstance(n, Cite):
             seq.append([i.key for i in n.items])
+            seq_nodes.append([n])
     editor_regions = {id(r) for r in ch.regions if r.editor}
     cites_in: dict[str, tuple[list[Cite], list[int], bool]] | None = None  # note -> cites (node order), starts, sorted
     for n in ch.nodes:
         if not isinstance(n, Ibid) or any(id(r) in editor_regions for r in n.region.chain()):
             continue
         prev_keys: list[str] = []
+        prev_nodes: list[Cite] = []
         if n.note in index_of:
             i = index_of[n.note]
             # earlier cites in the same note, else the previous note's
@@ -202,15 +210,23 @@ def _check_ibid(ch: Chapter) -> list[Diagnostic]:
                         last = c
             if last is not None:
                 prev_keys = [k.key for k in last.items]
+                prev_nodes = [last]
             elif i > 0:
                 prev_keys = seq[i - 1]
+                prev_nodes = seq_nodes[i - 1]
+        # the suggestion (and --fix) may name the work only when every edition that shows this
+        # "Ibid." also shows the citation it follows: never a work cited in a marked block or note
+        chain = {id(r) for r in n.region.chain()}
+        hidden = any(not {id(r) for r in c.region.chain()} <= chain or
+                     any(id(r) in editor_regions for r in c.region.chain()) for c in prev_nodes)
         if len(set(prev_keys)) > 1:
             out.append(_d(ch, "E-IBID-AMBIGUOUS", "typed 'Ibid.' after a note citing more than one work is ambiguous",
                           n.start, "cite the intended work explicitly: one of "
                           + ", ".join("@" + k for k in dict.fromkeys(prev_keys))))
         else:
-            hint = f"write [@{prev_keys[0]}, PAGE] — the pipeline prints 'Ibid.' itself" if prev_keys else \
-                "cite the work by its key; the pipeline prints 'Ibid.' itself"
+            hint = f"write [@{prev_keys[0]}, PAGE] — the pipeline prints 'Ibid.' itself" if prev_keys and not hidden \
+                else "cite the work by its key; the pipeline prints 'Ibid.' itself" + (
+                    " (the citation before it is in a marked block or an editor note)" if hidden else "")
             out.append(_d(ch, "E-IBID-TYPED", "typed 'Ibid.' in the source", n.start, hint))
     return out
 
