@@ -12,7 +12,7 @@ when one changes. A rebuild
    templates compiled once for the whole session (``template_cache``), and the browser reloads.
 
 A source with errors keeps the last good pages and puts an error banner on top of each of them
-(and prints the diagnostics in the terminal). The banner shows the full message only when the
+(and prints the diagnostics in the terminal). The banner shows locations and messages only when the
 served edition shows every marking of the scheme; for an edition that filters content, it
 shows the location and code only, so that no message about text outside the edition reaches
 its pages (the full message is in the terminal).
@@ -70,26 +70,27 @@ def template_cache() -> Any:
 
 
 def shows_everything(project_scheme: Scheme, ed: Edition) -> bool:
-    """True when the edition's ceiling is the scheme's highest marking (nothing is filtered
-    out of it for its marking)."""
-    return bool(project_scheme.labels) and ed.max_marking == project_scheme.labels[-1]
+    """True when nothing is filtered out of the edition: its ceiling is the scheme's highest
+    marking and it is a working view that shows editor notes too."""
+    return bool(project_scheme.labels) and ed.max_marking == project_scheme.labels[-1] and ed.editor_notes
 
 
 def error_banner(diags: list[Diagnostic], full: bool, limit: int = 20) -> str:
     """The banner put on top of every page while the source has errors."""
     errs = [d for d in dedupe_sorted(diags) if d.severity == ERROR]
     items = []
-    for d in errs[:limit]:
-        where = html.escape(d.location)
-        if full:
-            hints = "".join(f"<br><small>hint: {html.escape(h)}</small>" for h in d.hints)
-            items.append(f"<li><code>{where}</code> error[{html.escape(d.code)}]: {html.escape(d.message)}{hints}</li>")
-        else:
-            items.append(f"<li><code>{where}</code> error[{html.escape(d.code)}]</li>")
-    if len(errs) > limit:
+    for d in errs[:limit] if full else []:
+        # a location names a file (a chapter's name can be restricted) and a message quotes
+        # source: both only in an edition that shows everything
+        hints = "".join(f"<br><small>hint: {html.escape(h)}</small>" for h in d.hints)
+        items.append(f"<li><code>{html.escape(d.location)}</code> error[{html.escape(d.code)}]: "
+                     f"{html.escape(d.message)}{hints}</li>")
+    if not full:  # the codes only, each once: they name no file and quote nothing
+        items = [f"<li>error[{html.escape(code)}]</li>" for code in dict.fromkeys(d.code for d in errs)]
+    if full and len(errs) > limit:
         items.append(f"<li>… and {len(errs) - limit} more (see the terminal)</li>")
-    note = "" if full else ("<p><small>Messages are in the terminal (this edition does not show every "
-                            "marking).</small></p>")
+    note = "" if full else ("<p><small>Where and what: see the terminal (this edition does not show "
+                            "everything, so the page names no file and quotes no message).</small></p>")
     return (f'<div class="{BANNER_CLASS}" role="alert" style="border:2px solid #b00020;background:#fff3f3;'
             'color:#4a0010;padding:0.8em 1em;margin:0 0 1.5em 0;font-size:0.8rem">'
             f"<p><strong>envscan: the source has {len(errs)} error(s); this page shows the last good "
