@@ -357,3 +357,15 @@ def test_config_values_of_the_wrong_kind_are_errors(tmp_path, snippet, code):
     cfg = config_yml(["index.md"]).replace("      pdf: false\n", snippet)
     root = make_project(tmp_path, {"index.md": chapter("# Harbour {#sec-h}\n\nText.\n")}, config=cfg)
     assert code in _check_codes(root)
+    root = make_project(tmp_path, {"index.md": chapter("# Harbour {#sec-h}\n\nText.\n")}, config=cfg)
+    assert code in _check_codes(root)
+
+
+def test_links_to_a_filtered_figure_are_errors(tmp_path):
+    body = ("# Harbour {#sec-h}\n\n::: {marking=\"TLP:AMBER\"}\n![Berth plan](plan.png){#fig-zqrberths}\n:::\n\n"
+            "Public text, see [the plan](#fig-zqrberths) and [here](index.md#fig-zqrberths).\n")
+    root = make_project(tmp_path, {"index.md": chapter(body)}, files={"plan.png": _png()})
+    from envscan.pipeline import check_project
+
+    diags, _ = check_project(root, ["public"])
+    assert [d.code for d in diags if d.severity == "error"].count("E-ED-LINK-FILTERED") == 2, show(diags)

@@ -266,6 +266,7 @@ class Checked:
     heading_vis: dict[str, tuple[Chapter, Heading]]  # visible section id -> heading
     assets: set[str]
     figure_vis: dict[str, tuple[Chapter, Image]] = field(default_factory=dict)  # visible figure id -> image
+    figure_ids: set[str] = field(default_factory=set)  # every figure id of the source
 
 
 def _diag(ed: Edition, ch: Chapter, code: str, msg: str, off: int, *hints: str) -> Diagnostic:
@@ -282,6 +283,7 @@ def check_edition(src: Source, ed: Edition, f: Filtered) -> Checked:
             if h.id and f.node_visible(defs, h):
                 res.heading_vis[h.id] = (ch, h)
     all_ids = {h.id for ch in src.chapters for h in ch.headings() if h.id}
+    res.figure_ids = {n.figure for ch in src.chapters for n in ch.nodes if isinstance(n, Image) and n.figure}
     for ch in f.chapters:
         defs = ch.note_defs()
         for n in ch.nodes:
@@ -353,17 +355,18 @@ def _check_link(src: Source, ed: Edition, ch: Chapter, n: Link, all_ids: set[str
             d("E-ED-REMOTE", "images must be local files (the site works offline)")
         return out
     path, _, frag = t.partition("#")
-    filtered = frag and frag in all_ids and frag not in res.heading_vis
+    filtered = frag and ((frag in all_ids and frag not in res.heading_vis) or
+                         (frag in res.figure_ids and frag not in res.figure_vis))
     if not path:
         if filtered:
-            d("E-ED-LINK-FILTERED", f"link to #{frag}, a section not in this edition")
+            d("E-ED-LINK-FILTERED", f"link to #{frag}, a section or figure not in this edition")
     elif path.endswith(".md"):
         if path in all_pages and path not in page_names:
             d("E-ED-LINK-FILTERED", f"link to {path}, a chapter not in this edition")
         elif path not in all_pages:
             d("E-LINK-BROKEN", f"link to {path}, which is not a chapter")
         elif filtered:
-            d("E-ED-LINK-FILTERED", f"link to {path}#{frag}, a section not in this edition")
+            d("E-ED-LINK-FILTERED", f"link to {path}#{frag}, a section or figure not in this edition")
     else:
         ext = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
         if path not in src.assets:
