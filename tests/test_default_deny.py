@@ -357,8 +357,6 @@ def test_config_values_of_the_wrong_kind_are_errors(tmp_path, snippet, code):
     cfg = config_yml(["index.md"]).replace("      pdf: false\n", snippet)
     root = make_project(tmp_path, {"index.md": chapter("# Harbour {#sec-h}\n\nText.\n")}, config=cfg)
     assert code in _check_codes(root)
-    root = make_project(tmp_path, {"index.md": chapter("# Harbour {#sec-h}\n\nText.\n")}, config=cfg)
-    assert code in _check_codes(root)
 
 
 def test_links_to_a_filtered_figure_are_errors(tmp_path):
