@@ -22,10 +22,10 @@ CHROMIUM = os.environ.get("ENVSCAN_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                "--disable-sync", "--no-first-run"]
-CHAPTERS = [("1 Introduction", "01-introduction.html"), ("2 Literature Review", "02-literature-review.html"),
-            ("3 Law Enforcement Trends", "03-law-enforcement-trends.html"),
-            ("4 Future Considerations", "04-future-considerations.html"),
-            ("5 Concluding Remarks and Opportunities", "05-concluding-remarks.html")]
+CHAPTERS = [("1. Introduction", "01-introduction.html"), ("2. Literature Review", "02-literature-review.html"),
+            ("3. Law Enforcement Trends", "03-law-enforcement-trends.html"),
+            ("4. Future Considerations", "04-future-considerations.html"),
+            ("5. Concluding Remarks and Opportunities", "05-concluding-remarks.html")]
 TIMEOUT = 10_000  # ms
 
 

@@ -124,7 +124,7 @@ def test_reference_entries():
     assert "Journal of Ports" in full and "183–191" in full
     assert "editor's remark" not in full  # annote is for editors, never printed
     part = format_reference_html(st, "part2010")
-    assert "Baumgartner et al. 2010." in part and "others" not in part
+    assert "Baumgartner et al. 2010." in " ".join(part.split()) and "others" not in part
     cache: dict[str, str] = {}
     assert format_reference_html(st, "full2009", cache) == full and len(cache) == 1
 
@@ -144,3 +144,115 @@ def test_no_double_full_stop_after_generated_ibid(tmp_path):
     assert not [d for d in diags if d.severity == "error"]
     text = re.sub(r"<[^>]+>", "", ae.notes[1].html)
     assert text == "Ibid.", ae.notes[1].html  # the source's own full stop, not a second one
+
+
+# --------------------------------------------------------------------------- issue 10: the print's forms
+
+def test_conjunction_per_context():
+    """'and' in running text, '&' in notes (the 2012 print); a Styler takes other settings."""
+    st = styler()
+    c = CiteRef("elliott2011", locator="93")
+    assert render_item(st, c, "first", link, True) == "Elliott & Ashfield (2011) 93"
+    assert render_item(st, CiteRef("elliott2011"), "first", link, False, context="text", narrative=True) == \
+        "Elliott and Ashfield (2011)"
+    other = Styler(st.bib, list(st.bib.entries), 3, {"text": "&", "notes": "and"})
+    assert render_item(other, CiteRef("elliott2011"), "first", link, False, context="text", narrative=True) == \
+        "Elliott & Ashfield (2011)"
+    assert render_item(other, c, "first", link, True) == "Elliott and Ashfield (2011) 93"
+    assert st.label("holt2010", "text") == ("Holt et al.", "2010")  # et al. is the same in both
+
+
+def test_narrative_citation_of_a_chapter_is_author_and_year_only():
+    """'in Quayle & Ribisl' belongs to notes and the reference list, never to a sentence."""
+    st = styler()
+    assert render_item(st, CiteRef("carr2012"), "first", link, False, context="text", narrative=True) == \
+        "Carr (2012)"
+    assert render_item(st, CiteRef("carr2012", suppress_author=True), "first", link, False, context="text") == \
+        "(2012)"
+    assert render_item(st, CiteRef("carr2012", suppress_author=True, locator="97"), "first", link, False) == \
+        "(2012) 97"
+    assert render_item(st, CiteRef("carr2012", locator="97"), "first", link, True) == \
+        "Carr (2012) 97 in Quayle & Ribisl"
+
+
+YEARS = r"""
+@article{b2010a, author = {Baum and others}, title = {A}, journal = {J}, year = {2010}, yearsuffix = {none}}
+@article{b2010b, author = {Baum and others}, title = {B}, journal = {J}, year = {2010}, yearsuffix = {b}}
+@article{l2011a, author = {Liv and others}, title = {A}, journal = {J}, year = {2011}, yearsuffix = {a}}
+@article{l2011b, author = {Liv and others}, title = {B}, journal = {J}, year = {2011}, yearsuffix = {b}}
+@article{l2011, author = {Liv and others}, title = {C}, journal = {J}, year = {2011}, yearsuffix = {none}}
+@article{m2009x, author = {Mann, A.}, title = {X}, journal = {J}, year = {2009}, yearsuffix = {b}}
+@article{m2009y, author = {Mann, A.}, title = {Y}, journal = {J}, year = {2009}}
+@article{m2009z, author = {Mann, A.}, title = {Z}, journal = {J}, year = {2009}}
+@article{s2008, author = {Sole, A.}, title = {S}, journal = {J}, year = {2008}, yearsuffix = {b}}
+@incollection{q2012a, author = {Lo, L.}, title = {P}, booktitle = {V}, editor = {Ai, M. and Lo, L.}, publisher = {P},
+  year = {2012}, yearsuffix = {none}}
+@incollection{q2012b, author = {Lo, L.}, title = {Q}, booktitle = {W}, editor = {Qu, E. and Ri, K.}, publisher = {P},
+  year = {2012}, yearsuffix = {none}}
+@article{q2012c, author = {Lo, L.}, title = {R}, journal = {J}, year = {2012}, yearsuffix = {none}}
+"""
+
+
+def test_printed_year_forms():
+    """An entry states its printed suffix: a letter is kept, 'none' prints no letter, the
+    others get the free letters; works then printed alike are reported as ambiguous."""
+    data = parse_string(YEARS, "bibtex")
+    bib = Bibliography(entries=dict(data.entries))
+    st = Styler(bib, list(bib.entries))
+    year = {k: st.label(k)[1] for k in bib.entries}
+    assert year["b2010a"] == "2010" and year["b2010b"] == "2010b"
+    assert (year["l2011a"], year["l2011b"], year["l2011"]) == ("2011a", "2011b", "2011")
+    assert (year["m2009x"], year["m2009y"], year["m2009z"]) == ("2009b", "2009a", "2009c")
+    assert year["s2008"] == "2008b"  # stated: kept even without a second work of that year
+    # the same printed label, but different volumes: told apart in notes; not so the article
+    assert render_item(st, CiteRef("q2012a", locator="97"), "first", link, True) == "Lo (2012) 97 in Ai & Lo"
+    assert render_item(st, CiteRef("q2012b", locator="142"), "first", link, True) == "Lo (2012) 142 in Qu & Ri"
+    assert st.ambiguous == []  # the two chapters and the article differ in their container
+    same = Styler(Bibliography(entries=dict(parse_string(YEARS.replace("W}", "V}").replace(
+        "editor = {Qu, E. and Ri, K.}", "editor = {Ai, M. and Lo, L.}"), "bibtex").entries)), ["q2012a", "q2012b"])
+    assert same.ambiguous == [["q2012a", "q2012b"]]
+
+
+def test_reference_list_keeps_the_case_of_titles_and_ends_sentences_once():
+    """pybtex's plain style lower-cases titles and, patched, printed "et al.."; the house style
+    keeps the .bib's case, prints "et al." once and adds no full stop after "?" or "!"."""
+    from envscan.cite import format_reference_html
+
+    data = parse_string(r"""
+@techreport{eu2011, author = {Liv, S. and Had, L.}, title = {EU Kids Online: final report 2011},
+  institution = {LSE}, year = {2011}}
+@misc{ch2010, author = {Main and Zgr}, title = {Sexuelle Belästigung im Internet-Chat}, year = {2010}}
+@misc{protected, author = {Ann, A.}, title = {A {Harbour} Study of the {ISO} Norm}, year = {2001}}
+@article{many2010, author = {Davis and others}, year = {2010}}
+@article{ask2011, author = {Brig, P.}, title = {Has the harbour changed?}, journal = {Ports}, year = {2011}}
+@techreport{nor2008, author = {Sus, H.}, title = {Hvor stort er problemet?}, institution = {NOVA}, year = {2008}}
+@article{wow2009, author = {Exc, E.}, title = {Ferries at last!}, year = {2009}}
+@incollection{inc2012, author = {Carr}, editor = {Quay and Rib}, booktitle = {Understanding Harbours}, year = {2012}}
+@incollection{bare2009, author = {Bry}, year = {2009}}
+""", "bibtex")
+    bib = Bibliography(entries=dict(data.entries))
+    st = Styler(bib, list(bib.entries))
+
+    def text(key: str) -> str:
+        return " ".join(re.sub(r"<[^>]+>", "", format_reference_html(st, key)).split())
+
+    assert "EU Kids Online: final report 2011." in text("eu2011")
+    assert "Sexuelle Belästigung im Internet-Chat." in text("ch2010")
+    assert "A Harbour Study of the ISO Norm." in text("protected")
+    assert "Davis et al. 2010." in text("many2010") and "et al.." not in text("many2010")
+    assert "Has the harbour changed? Ports, 2011." in text("ask2011")
+    assert "Hvor stort er problemet? Technical Report, NOVA, 2008." in text("nor2008")
+    assert "Ferries at last! 2009." in text("wow2009")
+    assert "In Quay and Rib, editors, Understanding Harbours. 2012." in text("inc2012")
+    assert text("bare2009").endswith("Bry. 2009.")  # no dangling "In"
+    assert not [k for k in bib.entries if re.search(r"[.?!]\.|\?\s*\.", text(k))]
+
+
+def test_reference_list_fallback_keeps_the_rules():
+    """A record the house style cannot format (here: no year) is still listed by the fallback,
+    with the same rules: one full stop after "et al.", none after "?"."""
+    from envscan.cite import _fallback
+
+    e = parse_string(r"@article{x, author = {Davis and others}, title = {Has the harbour changed?}}",
+                     "bibtex").entries["x"]
+    assert _fallback(e) == "Davis et al. Has the harbour changed?"

@@ -23,8 +23,9 @@ from site_fixtures import ROOT
 # ---- pinned content counts (issue 5) --------------------------------------------------------
 CHAPTER_FILES = ["index.md", "01-introduction.md", "02-literature-review.md", "03-law-enforcement-trends.md",
                  "04-future-considerations.md", "05-concluding-remarks.md"]
-CHAPTER_HEADINGS = ["Executive Summary", "1 Introduction", "2 Literature Review", "3 Law Enforcement Trends",
-                    "4 Future Considerations", "5 Concluding Remarks and Opportunities"]
+# the print's house style: "1. Introduction" (a chapter), "2.1 Justification" (a section)
+CHAPTER_HEADINGS = ["Executive Summary", "1. Introduction", "2. Literature Review", "3. Law Enforcement Trends",
+                    "4. Future Considerations", "5. Concluding Remarks and Opportunities"]
 SECTIONS = [f"2.{i}" for i in range(1, 7)] + [f"3.{i}" for i in range(1, 7)] + [f"4.{i}" for i in range(1, 4)]
 UNNUMBERED_SUBHEADINGS = ["Risk factors for victimisation", "Experience of victimisation",
                           "Online Solicitation Methods"]
@@ -361,8 +362,15 @@ def test_landing_page_links_the_pdf(public, pages):
 
 
 # ---- PDF ------------------------------------------------------------------------------------
+def _note_markers(page_text: str) -> list[int]:
+    """The numbers of the notes at the foot of a PDF page ("12. Text"); a chapter's heading
+    ("1. Introduction"; "41. Introduction" in the contents, after its page number) is not a note."""
+    return [int(m.group(1)) for m in re.finditer(r"(?m)^(\d{1,3})\. .*$", page_text)
+            if not any(h in m.group(0) for h in CHAPTER_HEADINGS[1:])]
+
+
 def test_pdf_notes_1_to_113_in_order(pdf_body):
-    markers = [int(n) for t in pdf_body for n in re.findall(r"(?m)^(\d{1,3})\. ", t)]
+    markers = [n for t in pdf_body for n in _note_markers(t)]
     assert markers == list(range(1, NOTES + 1))
     gaps = sum(_flat(t).count(GAP_TEXT) for t in pdf_body)
     assert gaps == len(KNOWN_GAPS)
@@ -389,7 +397,7 @@ def test_pdf_notes_never_far_from_their_calls(pdf_body, pages):
     flat = [_flat(t) for t in pdf_body]
     problems, deferred = [], []
     for n in range(1, NOTES + 1):
-        note_pages = [i for i, t in enumerate(pdf_body) if re.search(rf"(?m)^{n}\. ", t)]
+        note_pages = [i for i, t in enumerate(pdf_body) if n in _note_markers(t)]
         call_pages = []
         for c in ctx[n]:
             call_pages = [i for i, t in enumerate(flat) if f"{c}{n}" in t]

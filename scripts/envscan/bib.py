@@ -28,6 +28,7 @@ REQUIRED: dict[str, list[tuple[str, ...]]] = {
     "online": [("title",), ("url",)],
     "unpublished": [("author",), ("title",), ("note",)],
 }
+YEARSUFFIX_RE = re.compile(r"[a-z]|none")  # yearsuffix = {b} prints "2010b"; {none}: no letter, as printed
 ENTRY_RE = re.compile(r"^[ \t]*@[ \t]*(?P<type>\w+)[ \t]*(?P<open>[{(])[ \t]*(?P<key>[^,\s{}()=\"#%]+)(?P<ws>\s*)(?P<next>.?)",
                       re.M)
 
@@ -214,6 +215,10 @@ def _check_entry(key: str, entry: Entry, path: str, ln: int, scheme: Scheme, bib
     if missing:
         out.append(warning("W-BIB-FIELDS", f"entry {key!r} (@{entry.type}) lacks required field(s): {', '.join(missing)}",
                            path, ln, 1, "complete the record, or list the field in 'unverified = {…}'"))
+    if "yearsuffix" in fields and not YEARSUFFIX_RE.fullmatch(fields["yearsuffix"].strip()):
+        out.append(error("E-BIB-YEARSUFFIX", f"entry {key!r}: yearsuffix {fields['yearsuffix']!r} is neither a "
+                         "letter nor 'none'", path, ln, 1,
+                         "write yearsuffix = {b} to print the year as 2010b, or yearsuffix = {none} for no letter"))
     if unverified:
         out.append(warning("W-BIB-UNVERIFIED", f"entry {key!r}: unverified field(s): {', '.join(unverified)}",
                            path, ln, 1, "verify against a publisher's or library record, then remove from 'unverified'"))

@@ -11,7 +11,7 @@ import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -194,6 +194,15 @@ class Config:
     gate_allow: list[str] = field(default_factory=list)
     pdf_enabled: bool = True
     line_of: dict[tuple, int] = field(default_factory=dict)
+    conjunctions: dict[str, str] = field(default_factory=lambda: dict(CONJUNCTIONS))  # context -> "and" / "&"
+    heading_separators: tuple[str, str] = (". ", " ")  # after a chapter's number, after a section's
+
+    def number_prefix(self, number: str, level: int) -> str:
+        """What a numbered heading starts with, in headings, the contents, the navigation and
+        the PDF alike: "1. " (a chapter), "2.1 " (a section); "" when unnumbered."""
+        if not number:
+            return ""
+        return number + self.heading_separators[0 if level == 1 else 1]
 
 
 def _duplicate_keys(node: yaml.Node, path: tuple = ()) -> list[tuple[tuple, int, int, int]]:
@@ -230,6 +239,66 @@ def _lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
 
 ENVSCAN_KEYS = {"report", "scheme", "editions", "citations", "abbreviations", "gate", "pdf", "edition", "assembled",
                 "cycle", "warnings", "terminology"}
+
+
+# house style (the 2012 print's): "Elliott and Ashfield (2011)" in running text, "Elliott &
+# Ashfield (2011) 93" in notes; "1. Introduction", "2.1 Justification"
+ENVSCAN_KEYS.add("headings")
+CITATION_KEYS = {"et_al_min", "ibid", "conjunction"}
+CONJUNCTIONS: dict[str, str] = {"text": "and", "notes": "&"}
+HEADING_KEYS = {"chapter_separator": 0, "section_separator": 1}
+_CONJ_RE = re.compile(r"[^\W\d_]{1,12}|[&+]")  # a word ("and", "und", "et") or a sign
+_SEP_RE = re.compile(r"[ .:\u2013\u2014\u00a0-]{1,3}")  # punctuation and space: ". ", " ", " – "
+
+
+def _house_style(es: dict[str, Any], es_key: tuple[Any, ...], err: Callable[..., None]
+                 ) -> tuple[dict[str, str], tuple[str, str]]:
+    """citations.conjunction and the headings block: the conjunction of two authors per
+    context (running text, notes) and the separator after a chapter's or section's number."""
+    conj = dict(CONJUNCTIONS)
+    cit = es.get("citations")
+    key = es_key + ("citations",)
+    if isinstance(cit, dict):
+        for k in cit:
+            if k not in CITATION_KEYS:
+                sugg = difflib.get_close_matches(str(k), sorted(CITATION_KEYS), 1)
+                err("E-CONFIG-UNKNOWN", f"unknown citations option {k!r}", key + (k,),
+                    f"did you mean {sugg[0]!r}?" if sugg else f"options: {', '.join(sorted(CITATION_KEYS))}")
+        c = cit.get("conjunction")
+        if isinstance(c, str):
+            c = {"text": c, "notes": c}
+        if c is not None and not isinstance(c, dict):
+            err("E-CONFIG-CITATIONS", f"citations.conjunction must be a mapping of context -> word, not {c!r}",
+                key + ("conjunction",), "write conjunction: {text: and, notes: '&'}")
+        elif c is not None:
+            for ctx, word in c.items():
+                if ctx not in CONJUNCTIONS:
+                    sugg = difflib.get_close_matches(str(ctx), sorted(CONJUNCTIONS), 1)
+                    err("E-CONFIG-UNKNOWN", f"citations.conjunction: unknown context {ctx!r}",
+                        key + ("conjunction", ctx), f"did you mean {sugg[0]!r}?" if sugg else
+                        "contexts: text (running text) and notes (notes and the reference list)")
+                elif not isinstance(word, str) or not _CONJ_RE.fullmatch(word):
+                    err("E-CONFIG-CITATIONS", f"citations.conjunction.{ctx} must be a word or '&', not {word!r}",
+                        key + ("conjunction", ctx), "quote a sign in YAML: notes: '&'")
+                else:
+                    conj[ctx] = word
+    seps = [". ", " "]
+    hd = es.get("headings")
+    key = es_key + ("headings",)
+    if hd is not None and not isinstance(hd, dict):
+        err("E-CONFIG-HEADINGS", "headings must be a mapping (chapter_separator:, section_separator:)", key)
+    elif hd is not None:
+        for k, v in hd.items():
+            if k not in HEADING_KEYS:
+                sugg = difflib.get_close_matches(str(k), sorted(HEADING_KEYS), 1)
+                err("E-CONFIG-UNKNOWN", f"unknown headings option {k!r}", key + (k,),
+                    f"did you mean {sugg[0]!r}?" if sugg else f"options: {', '.join(sorted(HEADING_KEYS))}")
+            elif not isinstance(v, str) or not _SEP_RE.fullmatch(v):
+                err("E-CONFIG-HEADINGS", f"headings.{k} must be 1 to 3 characters of punctuation or space "
+                    f"(such as '. ' or ' '), not {v!r}", key + (k,), f'quote it in YAML: {k}: ". "')
+            else:
+                seps[HEADING_KEYS[k]] = v
+    return conj, (seps[0], seps[1])
 
 
 def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, list[Diagnostic]]:
@@ -394,7 +463,8 @@ def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, lis
 
     cit = es.get("citations") or {}
     if not isinstance(cit, dict):
-        err("E-CONFIG-CITATIONS", "citations must be a mapping (et_al_min:, ibid:)", es_key + ("citations",))
+        err("E-CONFIG-CITATIONS", "citations must be a mapping (et_al_min:, ibid:, conjunction:)",
+            es_key + ("citations",))
         cit = {}
     et_al_min = cit.get("et_al_min", 3)
     if isinstance(et_al_min, bool) or not isinstance(et_al_min, int) or et_al_min < 1:
@@ -429,10 +499,12 @@ def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, lis
             else:
                 err("E-CONFIG-GATE", "each gate.allow entry needs 'text' and a 'reason' (reviewed overlap)",
                     es_key + ("gate", "allow", i))
+    conjunctions, heading_separators = _house_style(es, es_key, err)
     cfg = Config(path=path, raw=raw, docs_dir=str(docs_dir), nav=nav, nav_lines=nav_lines, scheme=scheme,
                  editions=editions, report=report, et_al_min=et_al_min, ibid=ibid,
                  abbreviations={str(k): str(v) for k, v in abbr.items()}, gate_allow=allow,
-                 pdf_enabled=pdf_flag, line_of=lines)
+                 pdf_enabled=pdf_flag, line_of=lines, conjunctions=conjunctions,
+                 heading_separators=heading_separators)
     return cfg, diags
 
 

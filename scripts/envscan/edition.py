@@ -331,6 +331,11 @@ def _check_node(src: Source, ed: Edition, f: Filtered, ch: Chapter, defs: dict[s
         if n.id in all_ids and n.id not in res.heading_vis:
             out.append(_diag(ed, ch, "E-ED-XREF-FILTERED", f"@{n.id} points to a section that is not in this edition",
                              n.start, "mark the referring passage like its target, or drop the reference"))
+        elif n.bare and n.id in res.heading_vis and res.heading_vis[n.id][1].unnumbered:
+            ln, col = ch.pos(n.start)
+            out.append(Diagnostic("warning", "W-XREF-BARE", f"[-@{n.id}] asks for the number of an unnumbered "
+                                  "section: its title is printed instead", ch.path, ln, col,
+                                  (f"write @{n.id}",), ed.name))
     elif isinstance(n, Link):
         out += _check_link(src, ed, ch, n, all_ids, res, pages)
     elif isinstance(n, FnRef) and not n.inline:
@@ -512,7 +517,7 @@ def cite(src: Source, f: Filtered, nb: Numbering) -> Citations:
             for i in n.items:
                 if i.key in bib.entries:
                     text_backlinks.setdefault(i.key, []).append((ch.name, anchor, label))
-    styler = Styler(bib, cited, src.config.et_al_min)
+    styler = Styler(bib, cited, src.config.et_al_min, src.config.conjunctions)
     positions = ibid_positions([[] if nt.gap else nt.cites for nt in nb.notes], nb.boundaries) \
         if src.config.ibid else [["first"] * len(nt.cites) for nt in nb.notes]
     note_backlinks: dict[str, list[Note]] = {}
@@ -551,7 +556,21 @@ def assemble(src: Source, ed: Edition, render: bool = True, with_pdf: bool = Tru
     removed += _left_out(src, checked.assets)
     ae = AssembledEdition(ed, pages, nb.notes, cz.references, f.restricted, removed, sorted(checked.assets),
                           lay.abbr_used, nb.sections, refs)
-    return ae, checked.diags + lay.diags
+    return ae, checked.diags + lay.diags + _ambiguous(src, ed, cz.styler)
+
+
+def _ambiguous(src: Source, ed: Edition, st: Styler) -> list[Diagnostic]:
+    """Works this edition prints alike (author, year and volume), e.g. after a 'yearsuffix'
+    that keeps a printed edition's missing letter: readers cannot tell them apart."""
+    out = []
+    for keys in st.ambiguous:
+        author, year = st.label(keys[-1])
+        path, ln = src.bib.line_of(keys[-1])
+        out.append(Diagnostic("warning", "W-CITE-AMBIGUOUS", f"{', '.join('@' + k for k in keys)} all print as "
+                              f"'{author} ({year})' in this edition", path, ln, 1,
+                              ("give one of them a 'yearsuffix' letter, or an editor note saying why they stay alike",),
+                              ed.name))
+    return out
 
 
 class _Layout:
@@ -577,15 +596,21 @@ class _Layout:
     def editor_shown(self, r: Region) -> bool:
         return r.editor and self.f.vis.visible(r)
 
-    def heading_number(self, h: Heading) -> str | None:
-        return self.nb.numbers.get(id(h))
+    def heading_prefix(self, h: Heading) -> str:
+        """"1. " / "2.1 " (house style: ``headings:`` in mkdocs.yml); "" when unnumbered."""
+        return self.src.config.number_prefix(self.nb.numbers.get(id(h), ""), h.level)
 
     def xref_html(self, n: XRef) -> str:
+        """"section 2.1" / "chapter 2" (``@sec-x``), the bare number "2.1" (``[-@sec-x]``), or an
+        unnumbered section's title in quotes."""
         if n.id not in self.checked.heading_vis:
             return html.escape("@" + n.id)
         tch, h = self.checked.heading_vis[n.id]
         num = self.nb.numbers.get(id(h))
-        label = f"{'chapter' if h.level == 1 else 'section'} {num}" if num else f"“{heading_text(self.f.vis, h)}”"
+        if num:
+            label = num if n.bare else f"{'chapter' if h.level == 1 else 'section'} {num}"
+        else:
+            label = f"“{heading_text(self.f.vis, h)}”"
         return tpl.link(tpl.page_url(tch.name) + "#" + n.id, html.escape(label))
 
     def cite_html(self, n: Cite, next_text: str) -> str:
@@ -599,7 +624,8 @@ class _Layout:
         lead = bool(dn) and _NON_SPACE.search(ch.text, dn.content[0], max(dn.content[0], n.start)) is None \
             if dn else False
         anchor = tpl.anchor(self.cz.inplace[id(n)]) if id(n) in self.cz.inplace else ""
-        text = self.cluster(list(n.items), note, lead, narrative=not n.bracketed)
+        text = self.cluster(list(n.items), note, lead, narrative=not n.bracketed,
+                            context="notes" if n.note else "text")
         if next_text.startswith("."):  # "Ibid." or "et al." before the sentence's own full stop
             text = re.sub(r"\.(</a>)?$", r"\1", text)
         return anchor + text
@@ -627,8 +653,10 @@ class _Layout:
         path, sep, frag = t.partition("#")
         return tpl.page_url(path) + sep + frag if path.endswith(".md") else t
 
-    def cluster(self, items: list[CiteRef], note: Note | None, lead: bool, narrative: bool) -> str:
-        """A citation cluster as HTML, each work linked to the reference list."""
+    def cluster(self, items: list[CiteRef], note: Note | None, lead: bool, narrative: bool,
+                context: str = "notes") -> str:
+        """A citation cluster as HTML, each work linked to the reference list. ``narrative``
+        (``@key``): part of a sentence, author and year only; ``context``: 'text' or 'notes'."""
         parts = []
         for j, c in enumerate(items):
             if c.key not in self.src.bib.entries:
@@ -637,7 +665,8 @@ class _Layout:
             p = next(self.pos_iter[note.number], "first") if note is not None else "first"
             if narrative or c.suppress_author:
                 p = "first"
-            parts.append(render_item(self.cz.styler, c, p, tpl.reference_link, lead and j == 0))
+            parts.append(render_item(self.cz.styler, c, p, tpl.reference_link, lead and j == 0, html.escape,
+                                     context=context, narrative=narrative))
         return "; ".join(parts)
 
     # ------------------------------------------------------------------ chapters
@@ -667,7 +696,7 @@ class _Layout:
         cover = tpl.cover(cfg.report, self.ed, page_marking, self.with_pdf and cfg.pdf_enabled) if first else ""
         site = tpl.banner(page_marking) + cover + body + tpl.notes_list(page_notes) + tpl.banner(page_marking)
         pdf = tpl.pdf_body(body, {nt.number: nt.html for nt in page_notes}) if self.with_pdf else ""
-        return Page(ch.name, f"{num} {ch.title}" if num else ch.title, page_marking, site, pdf, ch, rnd.runs,
+        return Page(ch.name, cfg.number_prefix(num or "", 1) + ch.title, page_marking, site, pdf, ch, rnd.runs,
                     toc=rnd.toc)
 
     def note_html(self, nt: Note, rnd: TreeRenderer) -> str:

@@ -6,7 +6,7 @@ Adds, on top of CommonMark + tables + footnotes + admonitions + attribute spans:
   tokens (nesting is matched afterwards, so unbalanced, stray and crossing fences are
   reported, not guessed); a line that looks like a fence but is malformed gives ``div_bad``.
 * ``cite`` inline rules: ``[see @a, 12; @b]``, ``[-@a]`` and narrative ``@a`` /
-  cross-references ``@sec-x``.
+  cross-references ``@sec-x``, ``[@sec-x]`` and ``[-@sec-x]`` (the bare number).
 * ``inline_note``: ``^[text]`` with positions of its children.
 * every inline token records ``meta["pos"]``/``meta["end"]``: offsets into the inline
   token's content, so diagnostics can give ``line:col``.
@@ -203,6 +203,16 @@ def cite_bracket(state: StateInline, silent: bool) -> bool:
     items = parse_cite_cluster(inner)
     if items is None:
         return False
+    it = items[0]
+    if len(items) == 1 and it["key"].startswith("sec-") and not it["prefix"] and not it["raw_rest"]:
+        # a cross-reference in brackets (Quarto's convention): [-@sec-x] is the bare number
+        # ("(3.4 below)"), [@sec-x] the same as @sec-x ("section 3.4")
+        if not silent:
+            tok = state.push("xref", "", 0)
+            tok.meta = {"id": it["key"], "bare": bool(it["suppress_author"])}
+            tok.content = src[start : end + 1]
+        state.pos = end + 1
+        return True
     if not silent:
         tok = state.push("cite", "", 0)
         tok.meta = {"items": items, "bracketed": True, "inner_start": start + 1}

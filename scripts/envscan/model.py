@@ -134,8 +134,11 @@ class Cite(Node):
 
 @dataclass(frozen=True, eq=False)
 class XRef(Node):
+    """A cross-reference: ``@sec-x`` ("section 2.1"), ``[-@sec-x]`` (``bare``: "2.1")."""
+
     kind: ClassVar[str] = "xref"
     id: str = ""
+    bare: bool = False
 
 
 @dataclass(frozen=True, eq=False)

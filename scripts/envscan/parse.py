@@ -543,7 +543,7 @@ class _ChapterParser:
         elif typ == "cite":
             self.cite(t, at, lmap)
         elif typ == "xref":
-            self.add(t, XRef(*at, id=t.meta["id"]))
+            self.add(t, XRef(*at, id=t.meta["id"], bare=t.meta.get("bare", False)))
         elif typ in ("link_open", "image"):
             self.link(t, at)
         elif typ == "html_inline":

@@ -77,7 +77,7 @@ def build_html(config: Config, ae: AssembledEdition, epoch: int) -> str:
         anchor = target.split("#", 1)[1]
         if not anchor:
             continue
-        toc.append(f'<li class="toc-l{level}"><a href="#{anchor}">{html.escape((num + " ") if num else "")}'
+        toc.append(f'<li class="toc-l{level}"><a href="#{anchor}">{html.escape(config.number_prefix(num, level))}'
                    f'{html.escape(title)}</a></li>')
     toc.append("</ul></section>")
     parts.append("".join(toc))

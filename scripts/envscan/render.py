@@ -47,7 +47,7 @@ class Context(Protocol):
 
     def editor_shown(self, r: Region) -> bool: ...
 
-    def heading_number(self, h: Heading) -> str | None: ...
+    def heading_prefix(self, h: Heading) -> str: ...
 
     def cite_html(self, n: Cite, next_text: str) -> str: ...
 
@@ -225,7 +225,7 @@ class TreeRenderer:
     def heading(self, t: Any, inline: Any, in_note: bool) -> None:
         h: Heading | None = t.meta.get("node") if t.meta else None
         level = int(t.tag[1])
-        num = self.ctx.heading_number(h) if h is not None else None
+        prefix = self.ctx.heading_prefix(h) if h is not None else ""  # "1. ", "2.1 " or ""
         hid = (h.id if h is not None else None) or slugify(self.plain(inline.children or []))
         base, k = hid, self._id_next.get(hid, 1)
         if k > 1 or hid in self.ids:  # the first free base_2, base_3 ...: ids only grow, so resume the count
@@ -239,11 +239,10 @@ class TreeRenderer:
         saved, self.out = self.out, []
         self.inline(inline.children or [], in_note)
         inner, self.out = "".join(self.out), saved
-        prefix = f"{esc(num)} " if num else ""
-        label = (num + " " if num else "") + self.plain(inline.children or [])
+        label = prefix + self.plain(inline.children or [])
         # a note call in a heading must not reach the PDF outline: the outline takes this label
         extra = f' data-toc-label="{esc(label)}"' if '<sup id="fnref' in inner else ""
-        self.out.append(f'<h{level} id="{esc(hid)}"{extra}>{prefix}{inner}</h{level}>\n')
+        self.out.append(f'<h{level} id="{esc(hid)}"{extra}>{esc(prefix)}{inner}</h{level}>\n')
         self.toc.append((level, hid, label))
 
     # ------------------------------------------------------------------ inline
