@@ -212,3 +212,12 @@ def test_pre_commit_hooks_and_ci_example_are_valid():
     runs = [s.get("run", "") for s in ci["jobs"]["check"]["steps"]]
     assert "envscan check --format github" in runs
     assert not (REPO / "docs" / "examples").exists()  # docs/ holds the scan's chapters only
+
+
+@pytest.mark.parametrize("title", ["*alias", "!ENV HOME", "| x", "%x", "- item"])
+def test_new_refuses_titles_that_would_not_be_plain_yaml(tmp_path, title):
+    from envscan.scaffold import ScaffoldError, new_project
+
+    with pytest.raises(ScaffoldError):
+        new_project(tmp_path / "p", title=title)
+    assert not (tmp_path / "p").exists()

@@ -10,6 +10,7 @@ and ``envscan check`` is clean. The prose is neutral and synthetic (harbours and
 from __future__ import annotations
 
 import datetime
+import json
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -54,13 +55,16 @@ def new_project(folder: Path, title: str = "Environmental Scan", year: str | Non
     """Write the template project into ``folder`` (which must be absent or empty)."""
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise ScaffoldError(f"{folder} exists and is not an empty folder; choose a new one")
-    if not title.strip() or any(c in title for c in "\n\r:#{}[]@\"'"):
-        raise ScaffoldError("the title must be one line without : # { } [ ] @ or quotes")
+    if not title.strip() or any(c in title for c in "\n\r:#{}[]@\"'") or not title.strip()[0].isalnum():
+        raise ScaffoldError("the title must be one line that starts with a letter or digit, without : # { } [ ] @ "
+                            "or quotes")
     year = year or str(datetime.date.today().year)
     written = []
     for rel, data in _template_files():
         if rel.endswith(TEXT_SUFFIXES):
-            data = data.decode("utf-8").replace("@TITLE@", title.strip()).replace("@YEAR@", year).encode("utf-8")
+            # YAML-quoted (a JSON string is YAML): no title can become a tag, an alias or a block
+            data = data.decode("utf-8").replace("@TITLE@", json.dumps(title.strip(), ensure_ascii=False)) \
+                .replace("@YEAR@", year).encode("utf-8")
         p = folder / rel
         p.parent.mkdir(parents=True, exist_ok=True)
         with open(p, "xb") as f:  # never overwrite
