@@ -7,9 +7,11 @@ swaps it into ``site/<edition>/``. A failure leaves the previous output untouche
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -107,15 +109,30 @@ def assemble_checked(project: Project, ed, **kw) -> tuple[AssembledEdition, list
     return ae, d
 
 
-def check_project(root: Path, editions: list[str] | None = None) -> tuple[list[Diagnostic], bool]:
-    project, eds, diags, usage = read_and_resolve(root, editions)
-    if project is None:
-        return diags, usage
-    for ed in eds:
-        diags += assemble_checked(project, ed, render=False)[1]
-    from .cycle import cycle_checks
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while the source is read and assembled: what is made then
+    stays alive to the end (there is next to no garbage to find), and the collector's passes over
+    the growing token trees cost a fifth of the time of a large scan."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
-    return diags + cycle_checks(project.source), False
+
+def check_project(root: Path, editions: list[str] | None = None) -> tuple[list[Diagnostic], bool]:
+    with _gc_paused():
+        project, eds, diags, usage = read_and_resolve(root, editions)
+        if project is None:
+            return diags, usage
+        for ed in eds:  # (no PDF variant of the pages: check writes nothing)
+            diags += assemble_checked(project, ed, render=False, with_pdf=False)[1]
+        from .cycle import cycle_checks
+
+        return diags + cycle_checks(project.source), False
 
 
 def source_date_epoch(root: Path) -> int:
@@ -188,7 +205,8 @@ def _build(root: Path, editions: list[str] | None, pdf: bool, strict: bool, out:
 
     from .outputs import clean_stale, validate_out
 
-    project, eds, diags, usage = read_and_resolve(root, editions)
+    with _gc_paused():
+        project, eds, diags, usage = read_and_resolve(root, editions)
     if project is None:
         return diags, usage
     # where the editions go is checked before anything is written (fail closed outside the sources)
@@ -209,7 +227,8 @@ def _build(root: Path, editions: list[str] | None, pdf: bool, strict: bool, out:
         n_cached = len(ref_cache)
         for ed in eds:
             step(f"assembling {ed.name}")
-            ae, d = assemble_checked(project, ed, with_pdf=pdf, ref_cache=ref_cache)
+            with _gc_paused():
+                ae, d = assemble_checked(project, ed, with_pdf=pdf, ref_cache=ref_cache)
             diags += d
             assembled.append(ae)
         if has_errors(diags):
