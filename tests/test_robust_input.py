@@ -196,3 +196,16 @@ def test_misspelt_marking_stops_the_build(tmp_path):
     assert res.returncode == 1
     assert "bibliography/refs.bib:6:3: error[E-BIB-FIELD]" in res.stderr, res.stderr
     assert not (root / "site").exists()
+
+
+def test_bib_keys_differing_only_in_case_are_duplicates():
+    from envscan.bib import load_bibliography
+    from envscan.config import Scheme
+
+    scheme = Scheme("TLP 2.0", ("TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "TLP:RED"), "TLP:RED")
+    one = "@book{REG, author={X, Y}, title={Public ledger}, publisher={P}, year={2020}}\n"
+    two = "@book{reg, author={X, Y}, title={Harbour ledger}, publisher={P}, year={2020}, marking={TLP:AMBER}}\n"
+    _, diags = load_bibliography([("bibliography/a.bib", one + two)], scheme)
+    assert [d.code for d in diags if d.code == "E-BIB-DUPLICATE"] == ["E-BIB-DUPLICATE"]
+    _, diags = load_bibliography([("bibliography/a.bib", one), ("bibliography/b.bib", two)], scheme)
+    assert [d.code for d in diags if d.code == "E-BIB-DUPLICATE"] == ["E-BIB-DUPLICATE"]

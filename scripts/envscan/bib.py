@@ -58,9 +58,11 @@ def load_bibliography(files: list[tuple[str, str]], scheme: Scheme) -> tuple[Bib
     """files: (repo-relative path, decoded text)."""
     bib = Bibliography()
     diags: list[Diagnostic] = []
+    seen_lower: set[str] = set()  # keys of every file so far, case-folded
     for path, text in files:
         errs: list[Exception] = []
         index: dict[str, int] = {}
+        lower_index: dict[str, int] = {}
         offsets: dict[str, int] = {}  # key -> offset of its entry, for the lines of its fields
         for m in ENTRY_RE.finditer(text):
             if m.group("type").lower() in ("string", "preamble", "comment"):
@@ -71,11 +73,13 @@ def load_bibliography(files: list[tuple[str, str]], scheme: Scheme) -> tuple[Bib
                 # pybtex reads on; BibTeX and biber stop here
                 diags.append(error("E-BIB-SYNTAX", f"BibTeX: ',' expected after the key {key!r}", path,
                                    text.count("\n", 0, m.start("ws")) + 1, 1, "write @type{key, field = {…}, …}"))
-            if key in index:
-                diags.append(error("E-BIB-DUPLICATE", f"duplicate key {key!r} (also at {path}:{index[key]})",
-                                   path, ln, 1, "rename or delete one of the entries"))
+            first = lower_index.get(key.lower())  # BibTeX (and pybtex) keys ignore case
+            if first is not None:
+                diags.append(error("E-BIB-DUPLICATE", f"duplicate key {key!r} (also at {path}:{first}; keys ignore "
+                                   "case)", path, ln, 1, "rename or delete one of the entries"))
             else:
                 index[key] = ln
+                lower_index[key.lower()] = ln
                 offsets[key] = m.start()
         diags.extend(_check_braces(text, path))
         data = BibliographyData()
@@ -98,8 +102,11 @@ def load_bibliography(files: list[tuple[str, str]], scheme: Scheme) -> tuple[Bib
             diags.append(error("E-BIB-SYNTAX", f"BibTeX: {msg}", path, ln, 1 if ln else 0))
         for key, entry in data.entries.items():
             ln = index.get(key, 0)
-            if key in bib.entries:
-                opath, oln = bib.where[key]
+            same = next((k for k in bib.entries if k.lower() == key.lower()), None) if key.lower() in seen_lower \
+                else None
+            seen_lower.add(key.lower())
+            if same is not None:
+                opath, oln = bib.where[same]
                 diags.append(error("E-BIB-DUPLICATE", f"duplicate key {key!r} (also at {opath}:{oln})", path, ln, 1,
                                    "keys must be unique across all .bib files"))
                 continue
