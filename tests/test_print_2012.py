@@ -271,6 +271,25 @@ def test_house_style_settings_are_validated(tmp_path, snippet, code, where, hint
     assert not hint or any(hint in h for h in d.hints)
 
 
+@pytest.mark.parametrize("text,error", [
+    ("Smith [-@smith2010][ [sic]]{.editor} agrees.", True),   # [..][..]: a reference link, shown as text
+    ("It grew [@smith2010](index.md) again.", True),          # a link around the citation
+    ("It grew.[^a]\n\n[^a]: [@smith2010, 4][x]{.editor}", True),
+    ("Smith[ [sic]]{.editor} [-@smith2010] agrees.", False),
+    ("It grew [@smith2010]{.editor} and [@leeray2009]{marking=\"TLP:CLEAR\"} again.", False),  # spans
+    ("Write to the desk [at] harbour, or `[@smith2010][x]` in code.", False),
+])
+def test_a_citation_read_as_a_link_is_an_error(tmp_path, text, error):
+    """A bracketed citation directly followed by '[' or '(' is read as a link, never as a
+    citation: it would be published as "[-@smith2010]" or as "[Smith (2010), 4]"."""
+    cfg = config_yml(["index.md"])
+    root = make_project(tmp_path, {"index.md": chapter("# Harbour {#sec-h}\n\n" + text + "\n")}, bib=BIB, config=cfg)
+    hits = [d for d in run_check(root)[0] if d.code == "E-CITE-UNPARSED"]
+    assert bool(hits) == error, [(d.code, d.message) for d in run_check(root)[0]]
+    if error:
+        assert hits[0].line == 9 or hits[0].line == 11
+
+
 def test_yearsuffix_is_validated(tmp_path):
     bad = BIB.replace("year = {2009}}", "year = {2009}, yearsuffix = {B2}}")
     root = _project(tmp_path, bib=bad)

@@ -37,6 +37,7 @@ LOOKALIKE_FENCE = re.compile(r"^\s*(?:[:：꞉∶˸︰﹕︓ː]\s*){2,}(?:\{|[A-
 LOOKALIKE_ATTR = re.compile(r"\{[^{}\n]*m\W{0,2}a\W{0,2}r\W{0,2}k\W{0,2}i\W{0,2}n\W{0,2}g[^{}\n]*\}?", re.I)
 EDITOR_ATTR = re.compile(r"\{[^{}\n]*\.editor\b")
 INCLUDE_RE = re.compile(r"-{1,2}8<-{1,2}|\{%-?\s*include|\{!\s*[^}]*!\}|\{\{\s*include")
+UNPARSED_CITE_RE = re.compile(r"\[-?@[A-Za-z0-9_][^\]\n]*\](?=[\[(])")  # "[@key][" / "[@key](": a link, not a citation
 CRITIC_RE = re.compile(r"\{(\+\+|--|~~|==|>>)|(\+\+|--|~~|==|<<)\}")
 ABBR_DEF_RE = re.compile(r"^\*\[[^\]]+\]:", re.M)
 IBID_RE = re.compile(r"\b(ibid|ibidem)\b\.?", re.I)
@@ -591,6 +592,11 @@ class _ChapterParser:
                                  "is markup)", at.start, "move the markup out of the [...] citation")
             items.append(CiteRef(it["key"], it["prefix"], it["locator"], it["suffix"], it["suppress_author"],
                                  it["raw_rest"], inner + it["key_offset"]))
+        if not t.meta["bracketed"] and (UNPARSED_CITE_RE.match(self.ctx.text, max(0, at.start - 2)) or
+                                        UNPARSED_CITE_RE.match(self.ctx.text, max(0, at.start - 1))):
+            self.ctx.err("E-CITE-UNPARSED", "a citation in brackets directly followed by '[' or '(' is read as a "
+                         "link, not as a citation", at.start,
+                         "leave a space after its ']' (or put what follows before the citation)")
         self.add(t, Cite(*at, items=tuple(items), bracketed=t.meta["bracketed"], raw=t.content))
 
     def link(self, t: Token, at: _At) -> None:
@@ -803,6 +809,12 @@ def _text_checks(ctx: _Ctx, content: str, a_start: int, lmap: list[tuple[int, in
     if m:
         ctx.err("E-INCLUDE", "include/snippet syntax is not allowed: included text would bypass filtering",
                 a_start + m.start(), "paste the text into the chapter and mark it; envscan filters only chapters")
+    at = content.find("@")
+    m = UNPARSED_CITE_RE.search(ctx.text, max(0, a_start + at - 2), a_start + len(content) + 1) if at >= 0 else None
+    if m:
+        ctx.err("E-CITE-UNPARSED", "a citation in brackets directly followed by '[' or '(' is read as a link, "
+                "not as a citation (it would be shown as text)", m.start(),
+                "leave a space after its ']' (or put what follows before the citation)")
     # look-alike fences: visible text that looks like a ':::' line
     fence_like = False
     line_off = 0  # offset of the line in content
