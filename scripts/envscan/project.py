@@ -6,14 +6,18 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .bib import Bibliography, load_bibliography
-from .config import Config, load_config
 from .diagnostics import Diagnostic, error, warning
-from .model import Chapter, Source
-from .parse import parse_chapter
 from .source import read_text
+
+if TYPE_CHECKING:
+    from .bib import Bibliography
+    from .config import Config
+    from .model import Chapter, Source
+
+# config (yaml), parse (markdown-it), bib (pybtex) and the model are imported where they are used:
+# find_root is what every command calls first (`envscan build` then starts its MkDocs worker)
 
 CHAPTER_SUFFIX = ".md"
 MD_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
@@ -31,6 +35,8 @@ class Project:
     @property
     def source(self) -> Source:
         """What the core receives: the data, without the root path to read from."""
+        from .model import Source
+
         return Source(self.config, self.chapters, self.bib, self.assets)
 
 
@@ -46,6 +52,8 @@ def load_project(root: Path, cache: dict[Any, Any] | None = None) -> tuple[Proje
     """Read and parse the whole source. ``cache`` (a dict the caller keeps, e.g. the live
     preview) reuses the parse of every chapter and bibliography whose text is unchanged."""
     diags: list[Diagnostic] = []
+    from .config import load_config
+
     src, d = read_text(root, "mkdocs.yml")
     diags += d
     if src is None:
@@ -123,6 +131,8 @@ def _check_nav(cfg: Config, found: list[str], diags: list[Diagnostic]) -> list[s
 
 def _read_chapters(root: Path, cfg: Config, files: list[str], cache: dict[Any, Any] | None,
                    diags: list[Diagnostic]) -> list[Chapter]:
+    from .parse import parse_chapter
+
     chapters: list[Chapter] = []
     for i, f in enumerate(files):
         sf, d = read_text(root, f"{cfg.docs_dir}/{f}")
@@ -144,6 +154,8 @@ def _read_chapters(root: Path, cfg: Config, files: list[str], cache: dict[Any, A
 
 
 def _read_bibliography(root: Path, cfg: Config, cache: dict[Any, Any] | None, diags: list[Diagnostic]) -> Bibliography:
+    from .bib import load_bibliography
+
     bib_dir = root / "bibliography"
     bib_files = []
     n_bib = 0
