@@ -111,8 +111,15 @@ def cycle_config(cfg: Config) -> tuple[CycleConfig, list[Diagnostic]]:
                 err(f"cycle.publish: targets {a!r} and {b!r} overlap; each edition needs a target of its own",
                     "publish")
     marking = block.get("marking")
+    widest = max((e.max_marking for e in cfg.editions.values()), key=cfg.scheme.rank, default=cfg.scheme.default)
     if marking is not None and marking not in cfg.scheme.labels:
         err(f"cycle.marking {marking!r} is not in the scheme", "marking")
+        marking = None
+    elif marking is not None and cfg.scheme.rank(marking) < cfg.scheme.rank(widest):
+        # the pages quote the whole source (every section title, label and key, whatever its
+        # marking): only an edition that shows everything may carry them
+        err(f"cycle.marking {marking!r} is below the widest edition's {widest!r}; the cycle pages quote the "
+            "whole source", "marking")
         marking = None
     return CycleConfig(True, tuple(reviews), pages, {str(k): str(v) for k, v in publish.items()},
                        marking), diags
@@ -120,9 +127,8 @@ def cycle_config(cfg: Config) -> tuple[CycleConfig, list[Diagnostic]]:
 
 def pages_marking(cfg: Config, cyc: CycleConfig) -> str:
     """The marking of the restricted-only pages: configured, else the widest edition's."""
-    if cyc.marking:
-        return cyc.marking
-    return max((e.max_marking for e in cfg.editions.values()), key=cfg.scheme.rank, default=cfg.scheme.default)
+    widest = max((e.max_marking for e in cfg.editions.values()), key=cfg.scheme.rank, default=cfg.scheme.default)
+    return cfg.scheme.max(cyc.marking, widest) if cyc.marking else widest
 
 
 def period_years(period: str) -> tuple[int, int] | None:
