@@ -75,8 +75,9 @@ def load_bibliography(files: list[tuple[str, str]], scheme: Scheme) -> tuple[Bib
                                    text.count("\n", 0, m.start("ws")) + 1, 1, "write @type{key, field = {…}, …}"))
             first = lower_index.get(key.lower())  # BibTeX (and pybtex) keys ignore case
             if first is not None:
-                diags.append(error("E-BIB-DUPLICATE", f"duplicate key {key!r} (also at {path}:{first}; keys ignore "
-                                   "case)", path, ln, 1, "rename or delete one of the entries"))
+                note = "" if key in index else "; keys ignore case"
+                diags.append(error("E-BIB-DUPLICATE", f"duplicate key {key!r} (also at {path}:{first}{note})",
+                                   path, ln, 1, "rename or delete one of the entries"))
             else:
                 index[key] = ln
                 lower_index[key.lower()] = ln

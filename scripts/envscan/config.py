@@ -45,8 +45,10 @@ def _construct_unknown(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) ->
         value: Any = loader.construct_scalar(node)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node)
-    else:
+    elif isinstance(node, yaml.MappingNode):
         value = loader.construct_mapping(node)
+    else:
+        value = None
     return Tagged(node.tag, value)
 
 
@@ -73,10 +75,10 @@ def yaml_bounds(text: str, loader: type = TolerantLoader) -> tuple[int, int, str
     time and memory, no recursion and nothing expanded. Syntax errors raise yaml.YAMLError as
     the loaders do."""
     depth = 0
-    stack: list[list] = []  # per open collection: [anchor, expanded size, height]
+    stack: list[list[Any]] = []  # per open collection: [anchor, expanded size, height]
     done: dict[str, tuple[int, int]] = {}  # anchor -> (expanded size, height)
 
-    def add(size: int, height: int, mark) -> tuple[int, int, str, str] | None:
+    def add(size: int, height: int, mark: Any) -> tuple[int, int, str, str] | None:
         if depth + height > MAX_YAML_DEPTH:
             return (mark.line, mark.column, f"nested more than {MAX_YAML_DEPTH} levels deep (after expanding aliases)",
                     ALIAS_HINT)
@@ -90,11 +92,11 @@ def yaml_bounds(text: str, loader: type = TolerantLoader) -> tuple[int, int, str
 
     for ev in yaml.parse(text, Loader=loader):
         found = None
+        start: Any = ev.start_mark
         if isinstance(ev, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_YAML_DEPTH:
-                return (ev.start_mark.line, ev.start_mark.column, f"nested more than {MAX_YAML_DEPTH} levels deep",
-                        DEPTH_HINT)
+                return (start.line, start.column, f"nested more than {MAX_YAML_DEPTH} levels deep", DEPTH_HINT)
             stack.append([ev.anchor, 1, 1])
         elif isinstance(ev, yaml.CollectionEndEvent):
             anchor, size, height = stack.pop()
@@ -108,7 +110,7 @@ def yaml_bounds(text: str, loader: type = TolerantLoader) -> tuple[int, int, str
             found = add(1, 0, ev.start_mark)
         elif isinstance(ev, yaml.AliasEvent):
             if ev.anchor not in done:
-                return (ev.start_mark.line, ev.start_mark.column,
+                return (start.line, start.column,
                         f"alias *{ev.anchor} refers to no complete anchor (undefined or recursive)", ALIAS_HINT)
             found = add(*done[ev.anchor], ev.start_mark)
         if found:
@@ -181,7 +183,7 @@ class Report:
 @dataclass
 class Config:
     path: str
-    raw: dict
+    raw: dict[str, Any]
     docs_dir: str
     nav: list[tuple[str, str]]  # (title, file) in order
     nav_lines: dict[str, int]
@@ -193,7 +195,7 @@ class Config:
     abbreviations: dict[str, str] = field(default_factory=dict)
     gate_allow: list[str] = field(default_factory=list)
     pdf_enabled: bool = True
-    line_of: dict[tuple, int] = field(default_factory=dict)
+    line_of: dict[tuple[Any, ...], int] = field(default_factory=dict)
     conjunctions: dict[str, str] = field(default_factory=lambda: dict(CONJUNCTIONS))  # context -> "and" / "&"
     heading_separators: tuple[str, str] = (". ", " ")  # after a chapter's number, after a section's
 
@@ -205,7 +207,7 @@ class Config:
         return number + self.heading_separators[0 if level == 1 else 1]
 
 
-def _duplicate_keys(node: yaml.Node, path: tuple = ()) -> list[tuple[tuple, int, int, int]]:
+def _duplicate_keys(node: yaml.Node, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], int, int, int]]:
     """(key path, line, col, first line) of every key given twice in a mapping: YAML keeps the
     last one silently, which for an edition's 'max' would publish more than intended."""
     out = []
@@ -224,7 +226,7 @@ def _duplicate_keys(node: yaml.Node, path: tuple = ()) -> list[tuple[tuple, int,
     return out
 
 
-def _lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
+def _lines(node: yaml.Node, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
     out = {path: node.start_mark.line + 1}
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
@@ -301,8 +303,12 @@ def _house_style(es: dict[str, Any], es_key: tuple[Any, ...], err: Callable[...,
     return conj, (seps[0], seps[1])
 
 
+KeyPath = tuple[Any, ...]  # a path into mkdocs.yml: keys and list indices
+
+
 def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, list[Diagnostic]]:
-    diags: list[Diagnostic] = []
+    """Read mkdocs.yml: bounded YAML first (depth, aliases), then every section of the envscan
+    block, each error with its line. None when the file cannot be read as a config at all."""
     try:
         bound = yaml_bounds(text)
         if bound:  # before composing: the composer recurses, and walking an alias bomb never ends
@@ -310,7 +316,8 @@ def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, lis
                                 bound[3])]
         node = yaml.compose(text, Loader=TolerantLoader)
         raw = yaml.load(text, Loader=TolerantLoader) if node is not None else {}
-    except yaml.YAMLError as exc:
+    except yaml.YAMLError as raised:
+        exc: yaml.YAMLError = raised
         try:
             yaml.compose(text, Loader=_PyTolerantLoader)
         except yaml.YAMLError as py_exc:  # the pure-Python parser's wording, for stable messages
@@ -320,196 +327,238 @@ def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, lis
         return None, [error("E-CONFIG-YAML", f"invalid YAML: {getattr(exc, 'problem', exc)}", path, line, col)]
     if not isinstance(raw, dict):
         return None, [error("E-CONFIG-YAML", "mkdocs.yml must be a mapping", path, 1, 1)]
-    lines = _lines(node) if node is not None else {}
-    for key, ln, col, first in _duplicate_keys(node) if node is not None else []:
-        diags.append(error("E-CONFIG-YAML", f"key {'.'.join(str(k) for k in key)!r} is given twice (first on line "
-                           f"{first})", path, ln, col, "keep one of them"))
+    return _ConfigReader(path, raw, node).read()
 
-    def err(code: str, msg: str, key: tuple, *hints: str) -> None:
-        ln = lines.get(key, 0)
+
+class _ConfigReader:
+    """One read of mkdocs.yml: one method per section; ``err`` places each error on its line."""
+
+    def __init__(self, path: str, raw: dict[str, Any], node: yaml.Node | None):
+        self.path, self.raw = path, raw
+        self.lines: dict[KeyPath, int] = _lines(node) if node is not None else {}
+        self.diags: list[Diagnostic] = []
+        for key, ln, col, first in _duplicate_keys(node) if node is not None else []:
+            self.diags.append(error("E-CONFIG-YAML", f"key {'.'.join(str(k) for k in key)!r} is given twice (first "
+                                    f"on line {first})", path, ln, col, "keep one of them"))
+        self.es: dict[str, Any] = {}
+        self.es_key: KeyPath = ()
+
+    def err(self, code: str, msg: str, key: KeyPath, *hints: str) -> None:
+        ln = self.lines.get(key, 0)
         while not ln and key:
             key = key[:-1]
-            ln = lines.get(key, 0)
-        diags.append(error(code, msg, path, ln, 1 if ln else 0, *hints))
+            ln = self.lines.get(key, 0)
+        self.diags.append(error(code, msg, self.path, ln, 1 if ln else 0, *hints))
 
-    for key in _tagged_paths(raw):
-        # MkDocs' loader would construct (run) a tagged value written into an edition's config;
-        # only the guard line may carry a tag, and envscan never writes it out
-        if key != ("envscan_guard",):
-            err("E-CONFIG-TAG", f"YAML tag on {'.'.join(str(k) for k in key)!r} is not allowed", key,
-                "write plain values; tags like !!python/... or !ENV are not passed to the renderer")
-    docs_dir = raw.get("docs_dir", "docs")
-    # nav
-    nav: list[tuple[str, str]] = []
-    nav_lines: dict[str, int] = {}
+    def read(self) -> tuple[Config | None, list[Diagnostic]]:
+        raw = self.raw
+        for key in _tagged_paths(raw):
+            # MkDocs' loader would construct (run) a tagged value written into an edition's config;
+            # only the guard line may carry a tag, and envscan never writes it out
+            if key != ("envscan_guard",):
+                self.err("E-CONFIG-TAG", f"YAML tag on {'.'.join(str(k) for k in key)!r} is not allowed", key,
+                         "write plain values; tags like !!python/... or !ENV are not passed to the renderer")
+        nav, nav_lines = self.nav()
+        self.envscan_block()
+        scheme = self.scheme()
+        et_al_min, ibid = self.citations()
+        conjunctions, heading_separators = _house_style(self.es, self.es_key, self.err)
+        cfg = Config(path=self.path, raw=raw, docs_dir=str(raw.get("docs_dir", "docs")), nav=nav, nav_lines=nav_lines,
+                     scheme=scheme, editions=self.editions(scheme), report=self.report(), et_al_min=et_al_min,
+                     ibid=ibid, abbreviations=self.abbreviations(), gate_allow=self.gate_allow(),
+                     pdf_enabled=self.pdf_flag(), line_of=self.lines, conjunctions=conjunctions,
+                     heading_separators=heading_separators)
+        return cfg, self.diags
 
-    def walk_nav(items: Any, key: tuple) -> None:
-        if not isinstance(items, list):
-            err("E-CONFIG-NAV", "nav must be a list", key)
-            return
-        for i, item in enumerate(items):
-            k = key + (i,)
-            if isinstance(item, str):
-                nav.append(("", item))
-                nav_lines[item] = lines.get(k, 0)
-            elif isinstance(item, dict) and len(item) == 1:
-                (title, target), = item.items()
-                if isinstance(target, list):
-                    walk_nav(target, k + (title,))
-                elif isinstance(target, str):
-                    if "://" in target:
-                        continue
-                    nav.append((str(title), target))
-                    nav_lines[target] = lines.get(k, 0)
+    def nav(self) -> tuple[list[tuple[str, str]], dict[str, int]]:
+        nav: list[tuple[str, str]] = []
+        nav_lines: dict[str, int] = {}
+
+        def walk(items: Any, key: KeyPath) -> None:
+            if not isinstance(items, list):
+                self.err("E-CONFIG-NAV", "nav must be a list", key)
+                return
+            for i, item in enumerate(items):
+                k = key + (i,)
+                if isinstance(item, str):
+                    nav.append(("", item))
+                    nav_lines[item] = self.lines.get(k, 0)
+                elif isinstance(item, dict) and len(item) == 1:
+                    (title, target), = item.items()
+                    if isinstance(target, list):
+                        walk(target, k + (title,))
+                    elif isinstance(target, str):
+                        if "://" in target:
+                            continue
+                        nav.append((str(title), target))
+                        nav_lines[target] = self.lines.get(k, 0)
+                    else:
+                        self.err("E-CONFIG-NAV", f"nav entry {title!r} must name a file", k)
                 else:
-                    err("E-CONFIG-NAV", f"nav entry {title!r} must name a file", k)
-            else:
-                err("E-CONFIG-NAV", "nav entries are 'Title: file.md' or 'file.md'", k)
+                    self.err("E-CONFIG-NAV", "nav entries are 'Title: file.md' or 'file.md'", k)
 
-    if "nav" not in raw:
-        err("E-CONFIG-NAV", "mkdocs.yml has no nav: the chapter order comes from nav", (),
-            "add nav: with one entry per chapter in docs/")
-    else:
-        walk_nav(raw["nav"], ("nav",))
+        if "nav" not in self.raw:
+            self.err("E-CONFIG-NAV", "mkdocs.yml has no nav: the chapter order comes from nav", (),
+                     "add nav: with one entry per chapter in docs/")
+        else:
+            walk(self.raw["nav"], ("nav",))
+        return nav, nav_lines
 
-    # envscan block
-    es: dict = {}
-    es_key: tuple = ()
-    plugins = raw.get("plugins", [])
-    if isinstance(plugins, list):
-        for i, p in enumerate(plugins):
-            if isinstance(p, dict) and "envscan" in p:
-                es = p["envscan"] or {}
-                es_key = ("plugins", i, "envscan")
-            elif p == "envscan":
-                es_key = ("plugins", i)
-    elif isinstance(plugins, dict) and "envscan" in plugins:
-        es = plugins["envscan"] or {}
-        es_key = ("plugins", "envscan")
-    if not es_key:
-        err("E-CONFIG-PLUGIN", "mkdocs.yml does not list the envscan plugin", (),
-            "add 'plugins: [envscan: {...}]' so that plain 'mkdocs build' is routed through envscan")
-    if not isinstance(es, dict):
-        err("E-CONFIG-ENVSCAN", "the envscan plugin options must be a mapping", es_key)
-        es = {}
-    for k in es:
-        if k not in ENVSCAN_KEYS:
-            sugg = difflib.get_close_matches(str(k), sorted(ENVSCAN_KEYS), 1)
-            err("E-CONFIG-UNKNOWN", f"unknown envscan option {k!r}", es_key + (k,),
-                f"did you mean {sugg[0]!r}?" if sugg else "")
+    def envscan_block(self) -> None:
+        plugins = self.raw.get("plugins", [])
+        es: Any = {}
+        if isinstance(plugins, list):
+            for i, p in enumerate(plugins):
+                if isinstance(p, dict) and "envscan" in p:
+                    es = p["envscan"] or {}
+                    self.es_key = ("plugins", i, "envscan")
+                elif p == "envscan":
+                    self.es_key = ("plugins", i)
+        elif isinstance(plugins, dict) and "envscan" in plugins:
+            es = plugins["envscan"] or {}
+            self.es_key = ("plugins", "envscan")
+        if not self.es_key:
+            self.err("E-CONFIG-PLUGIN", "mkdocs.yml does not list the envscan plugin", (),
+                     "add 'plugins: [envscan: {...}]' so that plain 'mkdocs build' is routed through envscan")
+        if not isinstance(es, dict):
+            self.err("E-CONFIG-ENVSCAN", "the envscan plugin options must be a mapping", self.es_key)
+            es = {}
+        self.es = es
+        for k in es:
+            if k not in ENVSCAN_KEYS:
+                sugg = difflib.get_close_matches(str(k), sorted(ENVSCAN_KEYS), 1)
+                self.err("E-CONFIG-UNKNOWN", f"unknown envscan option {k!r}", self.es_key + (k,),
+                         f"did you mean {sugg[0]!r}?" if sugg else "")
 
-    # scheme
-    sch = es.get("scheme") or {}
-    labels = sch.get("labels", TLP2) if isinstance(sch, dict) else TLP2
-    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
-        err("E-CONFIG-SCHEME", "scheme.labels must be a non-empty list of labels, lowest first", es_key + ("scheme",))
-        labels = TLP2
-    if len(set(labels)) != len(labels):
-        dup = next(x for x in labels if labels.count(x) > 1)
-        err("E-CONFIG-SCHEME", f"scheme.labels lists {dup!r} twice", es_key + ("scheme", "labels"))
-        labels = list(dict.fromkeys(labels))
-    default = sch.get("default", labels[-1]) if isinstance(sch, dict) else labels[-1]
-    if default not in labels:
-        err("E-CONFIG-SCHEME", f"scheme.default {default!r} is not one of the scheme's labels", es_key + ("scheme", "default"))
-        default = labels[-1]
-    colours = dict(TLP2_COLOURS)
-    if isinstance(sch, dict) and isinstance(sch.get("colours"), dict):
-        colours.update(sch["colours"])
-    scheme = Scheme(str(sch.get("name", "TLP 2.0")) if isinstance(sch, dict) else "TLP 2.0", tuple(labels), default, colours)
+    def scheme(self) -> Scheme:
+        sch = self.es.get("scheme") or {}
+        k = self.es_key + ("scheme",)
+        labels = sch.get("labels", TLP2) if isinstance(sch, dict) else TLP2
+        if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+            self.err("E-CONFIG-SCHEME", "scheme.labels must be a non-empty list of labels, lowest first", k)
+            labels = TLP2
+        if len(set(labels)) != len(labels):
+            dup = next(x for x in labels if labels.count(x) > 1)
+            self.err("E-CONFIG-SCHEME", f"scheme.labels lists {dup!r} twice", k + ("labels",))
+            labels = list(dict.fromkeys(labels))
+        default = sch.get("default", labels[-1]) if isinstance(sch, dict) else labels[-1]
+        if default not in labels:
+            self.err("E-CONFIG-SCHEME", f"scheme.default {default!r} is not one of the scheme's labels", k + ("default",))
+            default = labels[-1]
+        colours = dict(TLP2_COLOURS)
+        if isinstance(sch, dict) and isinstance(sch.get("colours"), dict):
+            colours.update(sch["colours"])
+        name = str(sch.get("name", "TLP 2.0")) if isinstance(sch, dict) else "TLP 2.0"
+        return Scheme(name, tuple(labels), default, colours)
 
-    # editions
-    editions: dict[str, Edition] = {}
-    eds = es.get("editions")
-    if eds is None:
-        eds = {"public": {"max": labels[0], "title": "Public edition"},
-               "restricted": {"max": labels[-1], "title": "Restricted edition"}}
-    if not isinstance(eds, dict) or not eds:
-        err("E-CONFIG-EDITIONS", "editions must be a mapping of name -> {max: LABEL}", es_key + ("editions",))
-        eds = {}
-    for name, spec in eds.items():
-        k = es_key + ("editions", name)
+    def editions(self, scheme: Scheme) -> dict[str, Edition]:
+        labels = list(scheme.labels)
+        editions: dict[str, Edition] = {}
+        eds = self.es.get("editions")
+        if eds is None:
+            eds = {"public": {"max": labels[0], "title": "Public edition"},
+                   "restricted": {"max": labels[-1], "title": "Restricted edition"}}
+        if not isinstance(eds, dict) or not eds:
+            self.err("E-CONFIG-EDITIONS", "editions must be a mapping of name -> {max: LABEL}",
+                     self.es_key + ("editions",))
+            eds = {}
+        for name, spec in eds.items():
+            ed = self.edition(str(name), spec, labels)
+            if ed is not None:
+                editions[ed.name] = ed
+        return editions
+
+    def edition(self, name: str, spec: Any, labels: list[str]) -> Edition | None:
+        k = self.es_key + ("editions", name)
         if not isinstance(spec, dict) or "max" not in spec:
-            err("E-CONFIG-EDITIONS", f"edition {name!r} needs 'max: LABEL'", k)
-            continue
-        unknown = set(spec) - {"max", "title", "pdf", "editor_notes"}
-        for u in sorted(unknown):
-            err("E-CONFIG-UNKNOWN", f"unknown key {u!r} in edition {name!r}", k + (u,))
+            self.err("E-CONFIG-EDITIONS", f"edition {name!r} needs 'max: LABEL'", k)
+            return None
+        for u in sorted(set(spec) - {"max", "title", "pdf", "editor_notes"}):
+            self.err("E-CONFIG-UNKNOWN", f"unknown key {u!r} in edition {name!r}", k + (u,))
         if spec["max"] not in labels:
             sugg = difflib.get_close_matches(str(spec["max"]), labels, 1)
-            err("E-CONFIG-EDITIONS", f"edition {name!r}: marking {spec['max']!r} is not in the scheme", k + ("max",),
-                f"did you mean {sugg[0]!r}?" if sugg else f"labels: {', '.join(labels)}")
-            continue
-        if not str(name).replace("-", "").replace("_", "").isalnum():
-            err("E-CONFIG-EDITIONS", f"edition name {name!r} must be letters, digits, '-' or '_'", k)
-            continue
+            self.err("E-CONFIG-EDITIONS", f"edition {name!r}: marking {spec['max']!r} is not in the scheme", k + ("max",),
+                     f"did you mean {sugg[0]!r}?" if sugg else f"labels: {', '.join(labels)}")
+            return None
+        if not name.replace("-", "").replace("_", "").isalnum():
+            self.err("E-CONFIG-EDITIONS", f"edition name {name!r} must be letters, digits, '-' or '_'", k)
+            return None
         for flag in ("pdf", "editor_notes"):
             if flag in spec and not isinstance(spec[flag], bool):
-                err("E-CONFIG-EDITIONS", f"edition {name!r}: {flag} must be true or false, not {spec[flag]!r}",
-                    k + (flag,))
-        editions[str(name)] = Edition(str(name), spec["max"], str(spec.get("title", f"{name} edition")),
-                                      spec.get("pdf", True) is not False, spec.get("editor_notes") is True)
+                self.err("E-CONFIG-EDITIONS", f"edition {name!r}: {flag} must be true or false, not {spec[flag]!r}",
+                         k + (flag,))
+        return Edition(name, spec["max"], str(spec.get("title", f"{name} edition")),
+                       spec.get("pdf", True) is not False, spec.get("editor_notes") is True)
 
-    rep = es.get("report") or {}
-    if not isinstance(rep, dict):
-        rep = {}
-    rep_unknown = set(rep) - set(Report.__dataclass_fields__)
-    for u in sorted(rep_unknown):
-        err("E-CONFIG-UNKNOWN", f"unknown report key {u!r}", es_key + ("report", u))
-    report = Report(**{k: str(v) for k, v in rep.items() if k in Report.__dataclass_fields__})
-    if not report.language or report.language == "en":
-        theme = raw.get("theme") or {}
-        if isinstance(theme, dict) and theme.get("language"):
-            report = Report(**{**report.__dict__, "language": str(theme["language"])})
+    def report(self) -> Report:
+        rep = self.es.get("report") or {}
+        if not isinstance(rep, dict):
+            rep = {}
+        for u in sorted(set(rep) - set(Report.__dataclass_fields__)):
+            self.err("E-CONFIG-UNKNOWN", f"unknown report key {u!r}", self.es_key + ("report", u))
+        report = Report(**{k: str(v) for k, v in rep.items() if k in Report.__dataclass_fields__})
+        if not report.language or report.language == "en":
+            theme = self.raw.get("theme") or {}
+            if isinstance(theme, dict) and theme.get("language"):
+                report = Report(**{**report.__dict__, "language": str(theme["language"])})
+        return report
 
-    cit = es.get("citations") or {}
-    if not isinstance(cit, dict):
-        err("E-CONFIG-CITATIONS", "citations must be a mapping (et_al_min:, ibid:, conjunction:)",
-            es_key + ("citations",))
-        cit = {}
-    et_al_min = cit.get("et_al_min", 3)
-    if isinstance(et_al_min, bool) or not isinstance(et_al_min, int) or et_al_min < 1:
-        err("E-CONFIG-CITATIONS", f"citations.et_al_min must be a whole number >= 1, not {et_al_min!r}",
-            es_key + ("citations", "et_al_min"))
-        et_al_min = 3
-    ibid = cit.get("ibid", True)
-    if not isinstance(ibid, bool):
-        err("E-CONFIG-CITATIONS", f"citations.ibid must be true or false, not {ibid!r}", es_key + ("citations", "ibid"))
-        ibid = True
-    abbr = es.get("abbreviations") or {}
-    if not isinstance(abbr, dict):
-        err("E-CONFIG-ABBR", "abbreviations must map ABBR -> expansion", es_key + ("abbreviations",))
-        abbr = {}
-    for a in list(abbr):
-        if not isinstance(a, str) or not re.fullmatch(r"\w[\w&.+/-]*", a) or not isinstance(abbr[a], str):
-            err("E-CONFIG-ABBR", f"abbreviation {a!r} must be a word (letters, digits) with a text expansion",
-                es_key + ("abbreviations", a))
-            del abbr[a]
-    pdf_flag = es.get("pdf", True)
-    if not isinstance(pdf_flag, bool):
-        err("E-CONFIG-UNKNOWN", f"pdf must be true or false, not {pdf_flag!r}", es_key + ("pdf",))
-        pdf_flag = False
-    gate = es.get("gate") or {}
-    allow = []
-    if isinstance(gate, dict) and not isinstance(gate.get("allow") or [], list):
-        err("E-CONFIG-GATE", "gate.allow must be a list of {text:, reason:} entries", es_key + ("gate", "allow"))
-    elif isinstance(gate, dict):
-        for i, a in enumerate(gate.get("allow") or []):
-            if isinstance(a, dict) and isinstance(a.get("text"), str) and a.get("reason"):
-                allow.append(a["text"])
+    def citations(self) -> tuple[int, bool]:
+        cit = self.es.get("citations") or {}
+        k = self.es_key + ("citations",)
+        if not isinstance(cit, dict):
+            self.err("E-CONFIG-CITATIONS", "citations must be a mapping (et_al_min:, ibid:, conjunction:)", k)
+            cit = {}
+        et_al_min = cit.get("et_al_min", 3)
+        if isinstance(et_al_min, bool) or not isinstance(et_al_min, int) or et_al_min < 1:
+            self.err("E-CONFIG-CITATIONS", f"citations.et_al_min must be a whole number >= 1, not {et_al_min!r}",
+                     k + ("et_al_min",))
+            et_al_min = 3
+        ibid = cit.get("ibid", True)
+        if not isinstance(ibid, bool):
+            self.err("E-CONFIG-CITATIONS", f"citations.ibid must be true or false, not {ibid!r}", k + ("ibid",))
+            ibid = True
+        return et_al_min, ibid
+
+    def abbreviations(self) -> dict[str, str]:
+        abbr = self.es.get("abbreviations") or {}
+        if not isinstance(abbr, dict):
+            self.err("E-CONFIG-ABBR", "abbreviations must map ABBR -> expansion", self.es_key + ("abbreviations",))
+            return {}
+        out: dict[str, str] = {}
+        for a, x in abbr.items():
+            if not isinstance(a, str) or not re.fullmatch(r"\w[\w&.+/-]*", a) or not isinstance(x, str):
+                self.err("E-CONFIG-ABBR", f"abbreviation {a!r} must be a word (letters, digits) with a text expansion",
+                         self.es_key + ("abbreviations", a))
             else:
-                err("E-CONFIG-GATE", "each gate.allow entry needs 'text' and a 'reason' (reviewed overlap)",
-                    es_key + ("gate", "allow", i))
-    conjunctions, heading_separators = _house_style(es, es_key, err)
-    cfg = Config(path=path, raw=raw, docs_dir=str(docs_dir), nav=nav, nav_lines=nav_lines, scheme=scheme,
-                 editions=editions, report=report, et_al_min=et_al_min, ibid=ibid,
-                 abbreviations={str(k): str(v) for k, v in abbr.items()}, gate_allow=allow,
-                 pdf_enabled=pdf_flag, line_of=lines, conjunctions=conjunctions,
-                 heading_separators=heading_separators)
-    return cfg, diags
+                out[a] = x
+        return out
+
+    def pdf_flag(self) -> bool:
+        pdf_flag = self.es.get("pdf", True)
+        if not isinstance(pdf_flag, bool):
+            self.err("E-CONFIG-UNKNOWN", f"pdf must be true or false, not {pdf_flag!r}", self.es_key + ("pdf",))
+            return False
+        return pdf_flag
+
+    def gate_allow(self) -> list[str]:
+        gate = self.es.get("gate") or {}
+        allow: list[str] = []
+        if isinstance(gate, dict) and not isinstance(gate.get("allow") or [], list):
+            self.err("E-CONFIG-GATE", "gate.allow must be a list of {text:, reason:} entries",
+                     self.es_key + ("gate", "allow"))
+        elif isinstance(gate, dict):
+            for i, a in enumerate(gate.get("allow") or []):
+                if isinstance(a, dict) and isinstance(a.get("text"), str) and a.get("reason"):
+                    allow.append(a["text"])
+                else:
+                    self.err("E-CONFIG-GATE", "each gate.allow entry needs 'text' and a 'reason' (reviewed overlap)",
+                             self.es_key + ("gate", "allow", i))
+        return allow
 
 
 class ConfigDumper(yaml.SafeDumper):
     """Writes a config back as YAML, keeping tags it does not know (``!ENV``...) as written."""
 
 
-ConfigDumper.add_representer(Tagged, tagged_representer)
+ConfigDumper.add_representer(Tagged, tagged_representer)  # type: ignore[arg-type]  # stubs: Dumper subclass
