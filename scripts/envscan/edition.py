@@ -23,7 +23,7 @@ import html
 import re
 import weakref
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Any, Iterator
 
 from . import render as tpl
 from .cite import Styler, format_reference_html, ibid_positions, render_item, sort_key
@@ -134,8 +134,8 @@ class _Ranges:
         return i >= 0 and self.max_end[i] > p
 
 
-_TEXTS_INDEX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_NODES_INDEX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_TEXTS_INDEX: weakref.WeakKeyDictionary[Chapter, tuple[Any, ...]] = weakref.WeakKeyDictionary()
+_NODES_INDEX: weakref.WeakKeyDictionary[Chapter, tuple[Any, ...]] = weakref.WeakKeyDictionary()
 
 
 def _texts_index(ch: Chapter) -> tuple[list[int], list[int], list[int]]:
@@ -528,9 +528,9 @@ def cite(src: Source, f: Filtered, nb: Numbering) -> Citations:
             if (c.key, id(nt)) not in linked:
                 linked.add((c.key, id(nt)))
                 lst.append(nt)
-    references = sorted(set(cited), key=lambda k: sort_key(styler, k))
-    for k in references:
-        note_backlinks.setdefault(k, [])
+    references = sorted(set(cited), key=lambda key: sort_key(styler, key))
+    for key in references:
+        note_backlinks.setdefault(key, [])
     return Citations(styler, positions, inplace, text_backlinks, note_backlinks, references)
 
 

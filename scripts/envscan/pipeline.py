@@ -14,19 +14,21 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from .diagnostics import Diagnostic, error, has_errors
 
 if TYPE_CHECKING:
+    from .config import Edition
     from .model import AssembledEdition
     from .project import Project
+    from .site import ForkedMkDocs, InProcessMkDocs
 
 # The core (project, resolve, edition) is imported where it is used: `envscan build` starts its
 # MkDocs worker before the core is imported, so that the two imports overlap.
 
 
-def select_editions(project: Project, names: list[str] | None) -> tuple[list, list[Diagnostic]]:
+def select_editions(project: Project, names: list[str] | None) -> tuple[list[Edition], list[Diagnostic]]:
     eds = project.config.editions
     if not names:
         return list(eds.values()), []
@@ -78,7 +80,7 @@ def source_leak_check(project: Project, ae: AssembledEdition) -> list[Diagnostic
 
 
 def read_and_resolve(root: Path, editions: list[str] | None,
-                     cache: dict | None = None) -> tuple[Project | None, list, list[Diagnostic], bool]:
+                     cache: dict[Any, Any] | None = None) -> tuple[Project | None, list[Edition], list[Diagnostic], bool]:
     """Read and resolve the whole source and select the editions. Returns (project or None
     when nothing can go on, editions, diagnostics, usage error). ``cache``: see load_project."""
     from .project import load_project
@@ -99,7 +101,7 @@ def read_and_resolve(root: Path, editions: list[str] | None,
     return project, eds, diags, False
 
 
-def assemble_checked(project: Project, ed, **kw) -> tuple[AssembledEdition, list[Diagnostic]]:
+def assemble_checked(project: Project, ed: Edition, **kw: Any) -> tuple[AssembledEdition, list[Diagnostic]]:
     """An edition assembled, then its visible text checked for copies of restricted text."""
     from .edition import assemble
 
@@ -170,7 +172,7 @@ def _save_cache(path: Path, cache: dict[str, str]) -> None:
 
 
 @contextmanager
-def _progress(quiet: bool):
+def _progress(quiet: bool) -> Iterator[Callable[[str], None]]:
     if quiet:
         yield lambda msg: None
         return
@@ -200,7 +202,7 @@ def build_project(root: Path, editions: list[str] | None = None, pdf: bool = Tru
 
 
 def _build(root: Path, editions: list[str] | None, pdf: bool, strict: bool, out: Path | None, quiet: bool,
-           runner) -> tuple[list[Diagnostic], bool]:
+           runner: InProcessMkDocs | ForkedMkDocs) -> tuple[list[Diagnostic], bool]:
     from .site import render_edition
 
     from .outputs import clean_stale, validate_out

@@ -199,7 +199,7 @@ class TreeRenderer:
                         f'<img src="{esc(self.ctx.href(node))}" alt="{esc(alt)}">\n'
                         f'<figcaption>{label}{": " + esc(caption) if caption else ""}</figcaption>\n</figure>\n')
 
-    def tearlines(self, lo: int, hi: int, parent: Region, in_note: bool) -> None:
+    def tearlines(self, lo: int, hi: int, parent: Region | None, in_note: bool) -> None:
         """Inside a block the edition may not show: only its tearlines, in order."""
         i = lo
         while i < hi:
@@ -374,7 +374,7 @@ GAP_TEXT = "Note text not available in this digital edition."
 
 def asset_text(name: str) -> str:
     """One of envscan's stylesheets (``assets/envscan.css`` for the site, ``pdf.css``)."""
-    return resources.files("envscan").joinpath("assets", name).read_text(encoding="utf-8")
+    return resources.files("envscan").joinpath("assets").joinpath(name).read_text(encoding="utf-8")
 _CALL_RE = re.compile(r'<sup id="fnref(\d*):(\d+)"><a class="footnote-ref" href="#fn:\d+" aria-label="Note \d+">'
                       r'\d+</a></sup>')
 PDF_NOTE_TAG = "envscan-note"  # a note in the PDF: its own element, tagged as a PDF Note (pdf.py)
@@ -411,8 +411,8 @@ def framed(marking: str, body: str) -> str:
     return banner(marking) + body + banner(marking)
 
 
-    """A note call: the number, read by assistive technology as "Note 12"."""
 def note_call(number: int, nth: int) -> str:
+    """A note call: the number, read by assistive technology as "Note 12"."""
     rid = f"fnref:{number}" if nth == 1 else f"fnref{nth}:{number}"
     return (f'<sup id="{rid}"><a class="footnote-ref" href="#fn:{number}" aria-label="Note {number}">{number}</a>'
             "</sup>")

@@ -16,7 +16,7 @@ import os
 import shutil
 from pathlib import Path
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from .diagnostics import Diagnostic, error, warning
 
@@ -32,7 +32,7 @@ THEME_KEYS = {"name", "language", "features", "palette", "icon", "logo", "favico
 
 
 
-def edition_config(project: Project, ae: AssembledEdition, docs: Path, site: Path) -> dict:
+def edition_config(project: Project, ae: AssembledEdition, docs: Path, site: Path) -> dict[str, Any]:
     raw = project.config.raw
     rep = project.config.report
     theme_raw = raw.get("theme") or {}
@@ -61,7 +61,7 @@ def edition_config(project: Project, ae: AssembledEdition, docs: Path, site: Pat
     }
 
 
-def _version_selector(project: Project) -> dict:
+def _version_selector(project: Project) -> dict[str, Any]:
     """Sites published side by side (``cycle: publish:``) get mkdocs-material's version selector;
     it reads ``../versions.json``, which ``envscan release`` writes in mike's format."""
     from .cycle import cycle_config
@@ -138,14 +138,14 @@ def _mkdocs_in_env(config_file: Path, epoch: int) -> list[Diagnostic]:
 class InProcessMkDocs:
     """Runs MkDocs in this process."""
 
-    def run(self, config_file: Path, epoch: int, while_waiting=None) -> list[Diagnostic]:
+    def run(self, config_file: Path, epoch: int, while_waiting: Callable[[], Any] | None = None) -> list[Diagnostic]:
         return _mkdocs_in_env(config_file, epoch)
 
     def close(self) -> None:
         pass
 
 
-def _mkdocs_worker(conn) -> None:
+def _mkdocs_worker(conn: Any) -> None:
     # warm MkDocs, the theme and the search plugin while the parent reads and assembles
     try:
         import mkdocs.commands.build  # noqa: F401
@@ -183,12 +183,13 @@ class ForkedMkDocs:
         self._proc.start()
         child.close()
 
-    def run(self, config_file: Path, epoch: int, while_waiting=None) -> list[Diagnostic]:
+    def run(self, config_file: Path, epoch: int, while_waiting: Callable[[], Any] | None = None) -> list[Diagnostic]:
         try:
             self._conn.send((str(config_file), epoch))
             while while_waiting is not None and not self._conn.poll(0.05):
                 while_waiting()  # this core is free while the worker renders
-            return self._conn.recv()
+            result: list[Diagnostic] = self._conn.recv()
+            return result
         except (EOFError, OSError) as exc:
             return [error("E-RENDER", f"the MkDocs worker stopped unexpectedly ({type(exc).__name__})")]
 
@@ -203,7 +204,7 @@ class ForkedMkDocs:
         self._conn.close()
 
 
-def mkdocs_runner():
+def mkdocs_runner() -> InProcessMkDocs | ForkedMkDocs:
     """The forked runner where fork exists and more than one core is available."""
     import multiprocessing
 
@@ -216,10 +217,10 @@ def mkdocs_runner():
     return InProcessMkDocs()
 
 
-def toc_tokens(toc: list[tuple[int, str, str]]) -> list[dict]:
+def toc_tokens(toc: list[tuple[int, str, str]]) -> list[dict[str, Any]]:
     """A page's headings as MkDocs' TOC tokens (nested by level; names HTML-escaped)."""
-    root: list[dict] = []
-    stack: list[tuple[int, dict]] = []
+    root: list[dict[str, Any]] = []
+    stack: list[tuple[int, dict[str, Any]]] = []
     for level, hid, title in toc:
         tok = {"level": level, "id": hid, "name": html.escape(title), "children": []}
         while stack and stack[-1][0] >= level:
@@ -289,8 +290,8 @@ def _write_if_changed(path: Path, data: bytes) -> None:
         path.write_bytes(data)
 
 
-def sanitisation_report(ae: AssembledEdition) -> dict:
-    kinds: dict[str, dict] = {}
+def sanitisation_report(ae: AssembledEdition) -> dict[str, Any]:
+    kinds: dict[str, dict[str, int]] = {}
     for r in ae.removed:
         k = kinds.setdefault(r.kind, {"count": 0, "words": 0})
         k["count"] += 1
@@ -310,7 +311,7 @@ def sanitisation_report(ae: AssembledEdition) -> dict:
     }
 
 
-def report_markdown(rep: dict) -> str:
+def report_markdown(rep: dict[str, Any]) -> str:
     lines = [f"# Sanitisation report — edition `{rep['edition']}` (max {rep['max_marking']})", "",
              f"- pages: {len(rep['pages'])}; notes: {rep['notes']} (known gaps {rep['known_gaps']}); "
              f"sources cited: {rep['sources_cited']}; numbered/unnumbered sections: {rep['sections']}",
@@ -361,8 +362,8 @@ def _swap(new: Path, dest: Path, edition: str) -> None:
             shutil.rmtree(staged.parent, ignore_errors=True)
 
 
-def render_edition(project: Project, ae: AssembledEdition, out: Path, epoch: int, pdf: bool, step,
-                   runner=None) -> list[Diagnostic]:
+def render_edition(project: Project, ae: AssembledEdition, out: Path, epoch: int, pdf: bool, step: Callable[[str], Any],
+                   runner: InProcessMkDocs | ForkedMkDocs | None = None) -> list[Diagnostic]:
     from .assets import AssetError
     from .gate import Gate
     from .outputs import OutputRefused, new_work_dir, reports_dir
@@ -382,7 +383,7 @@ def render_edition(project: Project, ae: AssembledEdition, out: Path, epoch: int
         cfg_file = write_config(project, ae, work, docs, site)
         step(f"rendering {name} site")
         gate = Gate(ae.restricted, project.config.gate_allow, trusted_roots=theme_roots())
-        memo: dict = {}  # the gate scans pages as they are written; unchanged bytes are not rescanned
+        memo: dict[Any, Any] = {}  # the gate scans pages as they are written; unchanged bytes are not rescanned
         d = (runner or InProcessMkDocs()).run(cfg_file, epoch,
                                               while_waiting=lambda: site.is_dir() and gate.scan_tree(site, memo))
         diags += [Diagnostic(x.severity, x.code, x.message, x.path, x.line, x.col, x.hints, name) for x in d]
