@@ -20,8 +20,10 @@ system-deps:
 test-deps: system-deps
 	$(PIP) -e ".[test]"
 
-# Runs the whole test suite (unit, editions, leak gate, site + PDF, browser).
+# Type-checks the package (mypy --strict) and runs the whole test suite (unit, editions, leak
+# gate, site + PDF, browser).
 test: test-deps
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 bench: deps
