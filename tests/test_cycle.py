@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cli, line, run_check
+from conftest import BIB as BASE_BIB, cli, line, run_check
 from envscan.cycle import bib_audit, period_years
 from envscan.diff import State, diff_states, diff_text, word_changes
 from envscan.lifecycle import set_status
@@ -67,21 +67,7 @@ CHAPTERS = {
     "Timetables followed [@jones2011, 7].\n",
 }
 
-BIB = """\
-@book{smith2010,
-  author = {Smith, Anna},
-  title = {Harbour Budgets},
-  publisher = {Port Press},
-  year = {2010},
-}
-
-@article{jones2011,
-  author = {Jones, Ben},
-  title = {Ferry Timetables Revisited},
-  journal = {Journal of Coastal Transport},
-  year = {2011},
-}
-
+BIB = BASE_BIB + """
 @book{unused2005,
   author = {Lee, Cara},
   title = {Lighthouse Keeping},
