@@ -17,13 +17,13 @@ EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 T = TypeVar("T")
 
 
-def _root(path: str | None) -> Path | None:
+def root_of(path: str | None) -> Path | None:
     from .project import find_root
 
     return find_root(Path(path or "."))
 
 
-def _emit(diags: list[Diagnostic], fmt: str, stream: IO[str] | None = None) -> None:
+def emit(diags: list[Diagnostic], fmt: str, stream: IO[str] | None = None) -> None:
     out = render(diags, fmt)
     if out:
         click.echo(out, file=stream or sys.stdout)
@@ -34,7 +34,7 @@ def _emit_summarised(diags: list[Diagnostic], fmt: str, root: Path, verbose: boo
     """Text: errors and new or rare warnings in full, accepted warning classes one line each
     (summary.py); json and github: everything."""
     if fmt != "text":
-        _emit(diags, fmt, stream)
+        emit(diags, fmt, stream)
         return
     from .summary import policy_of, render_text
 
@@ -53,14 +53,14 @@ def _config_failed(diags: list[Diagnostic]) -> bool:
     return any(d.severity == ERROR and d.code.startswith("E-CONFIG") for d in diags)
 
 
-def _guarded(root: Path, fmt: str, run: Callable[[], T]) -> T:
+def guarded(root: Path, fmt: str, run: Callable[[], T]) -> T:
     """Run a command; an unexpected exception (a bug, never bad input) becomes one
     diagnostic and a crash log, not a traceback. Outputs are untouched: builds swap only
     after success."""
     try:
         return run()
     except KeyboardInterrupt:
-        _emit([error("E-INTERRUPTED", "interrupted; previous outputs are untouched")], fmt, sys.stderr)
+        emit([error("E-INTERRUPTED", "interrupted; previous outputs are untouched")], fmt, sys.stderr)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001
         import traceback
@@ -72,7 +72,7 @@ def _guarded(root: Path, fmt: str, run: Callable[[], T]) -> T:
             where = str(log.relative_to(root))
         except OSError:
             where = "(could not write the crash log)"
-        _emit([error("E-INTERNAL", f"envscan failed unexpectedly ({type(exc).__name__}); previous outputs are "
+        emit([error("E-INTERNAL", f"envscan failed unexpectedly ({type(exc).__name__}); previous outputs are "
                      "untouched", "", 0, 0, f"details in {where}; please report it with that file")], fmt, sys.stderr)
         sys.exit(3)
 
@@ -94,11 +94,11 @@ def check(edition: str | None, strict: bool, fmt: str, root: str | None, fix: bo
     """Report every footnote, citation, cross-reference and marking problem."""
     from .pipeline import check_project
 
-    r = _root(root)
+    r = root_of(root)
     if r is None:
-        _emit([error("E-CONFIG-MISSING", "no mkdocs.yml here or in any parent folder")], fmt)
+        emit([error("E-CONFIG-MISSING", "no mkdocs.yml here or in any parent folder")], fmt)
         sys.exit(EXIT_USAGE)
-    diags, usage = _guarded(r, fmt, lambda: check_project(r, [edition] if edition else None))
+    diags, usage = guarded(r, fmt, lambda: check_project(r, [edition] if edition else None))
     diags = dedupe_sorted(diags)
     if fix and not usage:
         from .fix import fix_and_recheck
@@ -123,11 +123,11 @@ def build(editions: tuple[str, ...], no_pdf: bool, strict: bool, fmt: str, root:
     """Assemble, render and gate each edition (default: all) into site/<edition>/."""
     from .pipeline import build_project
 
-    r = _root(root)
+    r = root_of(root)
     if r is None:
-        _emit([error("E-CONFIG-MISSING", "no mkdocs.yml here or in any parent folder")], fmt)
+        emit([error("E-CONFIG-MISSING", "no mkdocs.yml here or in any parent folder")], fmt)
         sys.exit(EXIT_USAGE)
-    diags, usage = _guarded(r, fmt, lambda: build_project(r, list(editions) or None, pdf=not no_pdf, strict=strict,
+    diags, usage = guarded(r, fmt, lambda: build_project(r, list(editions) or None, pdf=not no_pdf, strict=strict,
                                  out=Path(out) if out else None, quiet=quiet or fmt != "text"))
     diags = dedupe_sorted(diags)
     _emit_summarised(diags, fmt, r, verbose, sys.stderr if fmt == "text" else None)
@@ -145,21 +145,21 @@ def serve(edition: str | None, host: str, port: int, expose: bool, root: str | N
     from .serve import check_host, widest_edition
     from .serve import serve as run_serve
 
-    r = _root(root)
+    r = root_of(root)
     refused = check_host(host, expose, edition or (widest_edition(r) if r is not None else None))
     if refused:  # before anything is assembled
-        _emit(refused, "text", sys.stderr)
+        emit(refused, "text", sys.stderr)
         sys.exit(EXIT_USAGE)
     if r is None:
-        _emit([error("E-CONFIG-MISSING", "no mkdocs.yml here or in any parent folder")], "text", sys.stderr)
+        emit([error("E-CONFIG-MISSING", "no mkdocs.yml here or in any parent folder")], "text", sys.stderr)
         sys.exit(EXIT_USAGE)
 
     def report(diags: list[Diagnostic]) -> None:
         diags = dedupe_sorted(d for d in diags if d.severity == ERROR)
-        _emit(diags if diags else [], "text", sys.stderr) if diags else click.echo("envscan: preview updated",
+        emit(diags if diags else [], "text", sys.stderr) if diags else click.echo("envscan: preview updated",
                                                                                  err=True)
 
-    sys.exit(_guarded(r, "text", lambda: run_serve(r, edition, host, port, report, expose=expose)))
+    sys.exit(guarded(r, "text", lambda: run_serve(r, edition, host, port, report, expose=expose)))
 
 
 from .cli_cycle import COMMANDS as _CYCLE  # noqa: E402  (release, verify, diff, redline, edition, bib-audit)

@@ -24,13 +24,13 @@ def status(edition: str | None, fmt: str, root: str | None) -> None:
     import json
     from dataclasses import asdict
 
-    from .cli import _emit, _guarded, _root
+    from .cli import emit, guarded, root_of
     from .pipeline import assemble_checked, read_and_resolve
     from .status import ScanStatus, collect
 
-    r = _root(root)
+    r = root_of(root)
     if r is None:
-        _emit([error("E-CONFIG-MISSING", "no mkdocs.yml here or in any parent folder")], "text", sys.stderr)
+        emit([error("E-CONFIG-MISSING", "no mkdocs.yml here or in any parent folder")], "text", sys.stderr)
         sys.exit(EXIT_USAGE)
 
     def run() -> tuple[ScanStatus | None, list[Diagnostic]]:
@@ -41,9 +41,9 @@ def status(edition: str | None, fmt: str, root: str | None) -> None:
             diags += assemble_checked(project, ed, render=False)[1]
         return collect(project.source, diags), diags
 
-    st, diags = _guarded(r, "text", run)
+    st, diags = guarded(r, "text", run)
     if st is None:
-        _emit(dedupe_sorted(diags), "text", sys.stderr)
+        emit(dedupe_sorted(diags), "text", sys.stderr)
         sys.exit(EXIT_USAGE)
     if fmt == "json":
         data = asdict(st)
@@ -63,13 +63,13 @@ def status(edition: str | None, fmt: str, root: str | None) -> None:
 @click.option("--title", default="Environmental Scan", show_default=True, help="the scan's title")
 def new(folder: str, title: str) -> None:
     """Create a small working scan in FOLDER (two chapters, a .bib, a figure) to start from."""
-    from .cli import _emit
+    from .cli import emit
     from .scaffold import ScaffoldError, new_project
 
     try:
         made = new_project(Path(folder), title)
     except (ScaffoldError, OSError) as exc:
-        _emit([error("E-NEW", str(exc))], "text", sys.stderr)
+        emit([error("E-NEW", str(exc))], "text", sys.stderr)
         sys.exit(EXIT_USAGE)
     click.echo(f"envscan: created {made.root} ({len(made.files)} files)")
     for f in made.files:

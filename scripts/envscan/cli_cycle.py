@@ -21,35 +21,35 @@ EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 T = TypeVar("T")
 
 
-def _emit(diags: list[Diagnostic], fmt: str, stream: IO[str] | None = None) -> None:
-    from .cli import _emit as emit
+def emit(diags: list[Diagnostic], fmt: str, stream: IO[str] | None = None) -> None:
+    from . import cli  # imported when used: cli registers this module's commands
 
-    emit(diags, fmt, stream)
-
-
-def _guarded(root: Path, fmt: str, run: Callable[[], T]) -> T:
-    from .cli import _guarded as guarded
-
-    return guarded(root, fmt, run)
+    cli.emit(diags, fmt, stream)
 
 
-def _root(path: str | None) -> Path | None:
+def guarded(root: Path, fmt: str, run: Callable[[], T]) -> T:
+    from . import cli
+
+    return cli.guarded(root, fmt, run)
+
+
+def root_of(path: str | None) -> Path | None:
     from .project import find_root
 
     return find_root(Path(path or "."))
 
 
 def _need_root(root: str | None) -> Path:
-    r = _root(root)
+    r = root_of(root)
     if r is None:
-        _emit([error("E-CONFIG-MISSING", "no mkdocs.yml here or in any parent folder")], "text", sys.stderr)
+        emit([error("E-CONFIG-MISSING", "no mkdocs.yml here or in any parent folder")], "text", sys.stderr)
         sys.exit(EXIT_USAGE)
     return r
 
 
 def _finish(diags: list[Diagnostic], usage: bool = False) -> None:
     diags = dedupe_sorted(diags)
-    _emit(diags, "text", sys.stderr)
+    emit(diags, "text", sys.stderr)
     sys.exit(EXIT_USAGE if usage else EXIT_ERRORS if has_errors(diags) else EXIT_OK)
 
 
@@ -68,7 +68,7 @@ def release(sign_off: str | None, redline_sha: str | None, waive: tuple[str, ...
     from .release import release as run
 
     r = _need_root(root)
-    res = _guarded(r, "text", lambda: run(r, sign_off, redline_sha, waive, pdf=not no_pdf))
+    res = guarded(r, "text", lambda: run(r, sign_off, redline_sha, waive, pdf=not no_pdf))
     if res.manifest is not None:
         click.echo(f"released {res.tag}: manifest {res.manifest.relative_to(r).as_posix()}")
         click.echo(f"redline SHA-256 {res.redline_sha256} ({res.redline.relative_to(r).as_posix() if res.redline else ''})")
@@ -85,7 +85,7 @@ def verify(folder: str | None, root: str | None) -> None:
     from .release import verify as run
 
     r = _need_root(root)
-    diags, lines = _guarded(r, "text", lambda: run(r, Path(folder).resolve() if folder else None))
+    diags, lines = guarded(r, "text", lambda: run(r, Path(folder).resolve() if folder else None))
     for ln in lines:
         click.echo(ln)
     _finish(diags, any(d.code in ("E-VERIFY-MANIFEST", "E-VERIFY-FOLDER") for d in diags))
@@ -163,7 +163,7 @@ def edition_start(year: str, due: str | None, force: bool, root: str | None) -> 
     from .lifecycle import start_edition
 
     r = _need_root(root)
-    res = _guarded(r, "text", lambda: start_edition(r, year, due, force))
+    res = guarded(r, "text", lambda: start_edition(r, year, due, force))
     for p in res.changed:
         click.echo(f"wrote {p}")
     if res.changed:

@@ -87,7 +87,7 @@ def _words(s: str) -> int:
     return len(re.findall(r"\w+", s))
 
 
-def _text_in(ch: Chapter, s: int, e: int, skip: list[tuple[int, int]] | None = None) -> str:
+def text_in(ch: Chapter, s: int, e: int, skip: list[tuple[int, int]] | None = None) -> str:
     """The source text runs inside [s, e), minus ``skip`` ranges (restricted passages)."""
     starts, ends, order = _texts_index(ch)
     # only the runs starting in [s, e) can lie inside it; kept in the order of ch.texts
@@ -219,10 +219,10 @@ def filter_source(src: Source, ed: Edition) -> Filtered:
 
 
 def _removed_chapter(f: Filtered, ch: Chapter) -> None:
-    f.removed.append(Removed(f"{ch.path}", ch.marking, "chapter", _words(_text_in(ch, 0, len(ch.text)))))
+    f.removed.append(Removed(f"{ch.path}", ch.marking, "chapter", _words(text_in(ch, 0, len(ch.text)))))
     _removed_parts(f, ch, 0, len(ch.text), ch.marking)
     f.add_restricted(f"{ch.path}:1:1", ch.marking, ch.title, "chapter")
-    f.add_restricted(f"{ch.path}:1:1", ch.marking, _text_in(ch, 0, len(ch.text)), "chapter")
+    f.add_restricted(f"{ch.path}:1:1", ch.marking, text_in(ch, 0, len(ch.text)), "chapter")
     for h in ch.headings():
         f.add_restricted(f"{ch.path}:{h.line}:{h.col}", ch.marking, h.text, "section")
 
@@ -230,7 +230,7 @@ def _removed_chapter(f: Filtered, ch: Chapter) -> None:
 def _removed_region(f: Filtered, ch: Chapter, r: Region) -> None:
     keep = [(c.start, c.end) for c in r.children if c.tearline and f.vis.visible(c)]
     kind = "editor" if r.editor else ("block" if r.kind == "div" else "span")
-    text = _text_in(ch, r.start, r.end, keep)
+    text = text_in(ch, r.start, r.end, keep)
     origin = f"{ch.path}:{r.line}:{r.col}"
     marking = "editor" if r.editor else f.vis.eff(r)
     f.removed.append(Removed(origin, marking, kind, _words(text)))

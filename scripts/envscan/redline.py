@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Edition
-from .edition import Visibility, _text_in
+from .edition import Visibility, text_in
 from .model import Chapter, Source
 
 
@@ -55,7 +55,7 @@ class Redline:
 
 def _chapter_passages(ch: Chapter, wide: Visibility, narrow: Visibility) -> list[Passage]:
     if not narrow.visible(ch.root):
-        return [Passage("chapter", ch.marking, ch.path, 1, 1, _text_in(ch, 0, len(ch.text)), "")]
+        return [Passage("chapter", ch.marking, ch.path, 1, 1, text_in(ch, 0, len(ch.text)), "")]
     out = []
     for r in ch.regions[1:]:
         if r.tearline or r.editor or not wide.visible(r) or narrow.visible(r):
@@ -63,8 +63,8 @@ def _chapter_passages(ch: Chapter, wide: Visibility, narrow: Visibility) -> list
         if r.parent is not None and not narrow.visible(r.parent):
             continue  # inside a passage already listed
         tears = [c for c in r.children if c.tearline and narrow.visible(c)]
-        text = _text_in(ch, r.start, r.end, [(c.start, c.end) for c in r.children if c.tearline])
-        replacement = " ".join(_text_in(ch, c.start, c.end) for c in tears)
+        text = text_in(ch, r.start, r.end, [(c.start, c.end) for c in r.children if c.tearline])
+        replacement = " ".join(text_in(ch, c.start, c.end) for c in tears)
         out.append(Passage("block" if r.kind == "div" else "span", wide.eff(r), ch.path, r.line, r.col, text,
                            replacement))
     return out

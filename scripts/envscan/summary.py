@@ -54,7 +54,7 @@ def envscan_options(raw: Mapping[str, Any]) -> tuple[dict[str, Any], KeyPath]:
     return {}, ()
 
 
-def _line(line_of: Mapping[KeyPath, int], key: KeyPath) -> int:
+def line_at(line_of: Mapping[KeyPath, int], key: KeyPath) -> int:
     while key:
         if key in line_of:
             return int(line_of[key])
@@ -71,7 +71,7 @@ def load_policy(raw: Mapping[str, Any], line_of: Mapping[KeyPath, int] | None = 
     diags: list[Diagnostic] = []
 
     def err(msg: str, k: KeyPath, *hints: str) -> None:
-        ln = _line(line_of, key + ("warnings",) + k)
+        ln = line_at(line_of, key + ("warnings",) + k)
         diags.append(error("E-CONFIG-WARNINGS", msg, path, ln, 1 if ln else 0, *hints))
 
     if not isinstance(block, dict):

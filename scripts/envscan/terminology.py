@@ -105,7 +105,7 @@ def _norm(s: str) -> str:
 
 def load_terms(raw: Mapping[str, Any], line_of: Mapping[KeyPath, int] | None = None, path: str = "mkdocs.yml") -> tuple[TermConfig, list[Diagnostic]]:
     """The term list from mkdocs.yml's envscan block (``terminology:``), with config errors."""
-    from .summary import _line, envscan_options
+    from .summary import line_at, envscan_options
 
     es, key = envscan_options(raw)
     block = es.get("terminology")
@@ -115,7 +115,7 @@ def load_terms(raw: Mapping[str, Any], line_of: Mapping[KeyPath, int] | None = N
     diags: list[Diagnostic] = []
 
     def err(msg: str, k: KeyPath, *hints: str) -> None:
-        ln = _line(line_of, key + ("terminology",) + k)
+        ln = line_at(line_of, key + ("terminology",) + k)
         diags.append(error("E-CONFIG-TERMS", msg, path, ln, 1 if ln else 0, *hints))
 
     if not isinstance(block, dict):
