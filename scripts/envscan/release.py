@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from .diagnostics import Diagnostic, error, has_errors, warning
 
 if TYPE_CHECKING:
+    from .config import Config
     from .project import Project
 
 MANIFEST_DIR = "releases"
@@ -226,19 +227,7 @@ def release(root: Path, sign_off: str | None, redline_sha: str | None = None, wa
     if has_errors(diags) or usage:
         res.diags += diags
         return refuse("E-RELEASE-BUILD", "the build failed; nothing was released", usage=usage)
-    outputs = {}
-    from .outputs import reports_dir
-
-    for name, ed in cfg.editions.items():
-        folder = root / "site" / name
-        try:
-            rep = json.loads((reports_dir(root) / f"{name}-sanitisation.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            rep = {}
-        totals = {k: rep[k] for k in ("totals", "restricted_passages_gated", "gate", "notes", "known_gaps",
-                                      "sources_cited", "sections") if k in rep}
-        outputs[name] = OutputRecord(name, ed.title, ed.max_marking, f"site/{name}", hash_tree(folder), totals,
-                                     cited.get(name, ()))
+    outputs = output_records(root, cfg, cited)
     m = Manifest(year, cfg.report.title, cfg.report.period, cfg.report.due, commit, tag,
                  now.strftime("%Y-%m-%dT%H:%M:%SZ"), __version__,
                  SignOff(sign_off.strip(), now.strftime("%Y-%m-%d"), res.redline_sha256), outputs, waived)
@@ -258,6 +247,24 @@ def release(root: Path, sign_off: str | None, redline_sha: str | None = None, wa
         d, res.published = publish(root, cyc.publish, year, m)
         res.diags += d
     return res
+
+
+def output_records(root: Path, cfg: Config, cited: dict[str, tuple[str, ...]]) -> dict[str, OutputRecord]:
+    """Each built edition's record for the manifest: marking, the SHA-256 of every file, the
+    sanitisation report's totals and the works it cites."""
+    from .outputs import reports_dir
+
+    outputs = {}
+    for name, ed in cfg.editions.items():
+        try:
+            rep = json.loads((reports_dir(root) / f"{name}-sanitisation.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            rep = {}
+        totals = {k: rep[k] for k in ("totals", "restricted_passages_gated", "gate", "notes", "known_gaps",
+                                      "sources_cited", "sections") if k in rep}
+        outputs[name] = OutputRecord(name, ed.title, ed.max_marking, f"site/{name}", hash_tree(root / "site" / name),
+                                     totals, cited.get(name, ()))
+    return outputs
 
 
 # --------------------------------------------------------------------------- publish
