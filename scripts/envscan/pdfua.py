@@ -93,88 +93,110 @@ def finish(path: Path, link_descriptions: dict[str, str]) -> dict[str, int]:
         root = pdf.Root.get("/StructTreeRoot")
         if root is None:
             return counts
-        elems = list(_struct_elems(root))
-        in_tree = {e.objgen for e in elems if e.is_indirect}
-
-        # empty inline elements (an element with no content, e.g. the marking holder) go
-        for e in elems:
-            kids = e.get("/K")
-            if isinstance(kids, pikepdf.Array):
-                keep = [k for k in kids if not (isinstance(k, pikepdf.Dictionary) and k.get("/S") in _EMPTY_OK
-                                                and not _kids(k))]
-                if len(keep) != len(kids):
-                    e.K = pikepdf.Array(keep)
-        elems = list(_struct_elems(root))
-
-        # notes: a unique ID each, and the IDTree that maps IDs to elements
-        id_pairs: list[tuple[str, Any]] = []
-        for e in elems:
-            if e.get("/S") == "/Note":
-                counts["notes"] += 1
-                nid = f"note-{counts['notes']}"
-                e.ID = pikepdf.String(nid)
-                id_pairs.append((nid, e))
-        if id_pairs:
-            names = pikepdf.Array()
-            for nid, e in sorted(id_pairs, key=lambda p: p[0].encode()):
-                names.append(pikepdf.String(nid))
-                names.append(e)
-            root.IDTree = pdf.make_indirect(pikepdf.Dictionary(Names=names))
-
-        # marked content outside the structure tree (page-margin boxes): pagination artifacts
-        nums = root.ParentTree.get("/Nums") if "/ParentTree" in root else None
-        parents: dict[int, Any] = {}
-        if nums is not None:
-            for i in range(0, len(nums), 2):
-                parents[int(nums[i])] = nums[i + 1]
-        for page in pdf.pages:
-            sp = page.obj.get("/StructParents")
-            arr = parents.get(int(sp)) if sp is not None else None
-            fast = _artifacts_in_raw(page, arr, in_tree)
-            if fast is not None:  # WeasyPrint's streams: rewritten as bytes (the parse below is slow)
-                data, n = fast
-                if n:
-                    page.obj.Contents = pdf.make_stream(data)
-                    counts["artifacts"] += n
-                continue
-            ops = pikepdf.parse_content_stream(page)
-            changed = False
-            new_ops: list[tuple[Collection[Any], pikepdf.Operator]] = []
-            for inst in ops:  # an instruction, or an inline image (its one operand: the image)
-                operands, operator = inst.operands, inst.operator
-                new_operands: Collection[Any] = operands
-                if str(operator) == "BDC" and len(operands) == 2 and isinstance(operands[1], pikepdf.Dictionary) \
-                        and "/MCID" in operands[1]:
-                    mcid = int(operands[1].MCID)
-                    owner = arr[mcid] if isinstance(arr, pikepdf.Array) and mcid < len(arr) else None
-                    if not isinstance(owner, pikepdf.Dictionary) or owner.objgen not in in_tree:
-                        new_operands = [pikepdf.Name.Artifact, pikepdf.Dictionary(Type=pikepdf.Name.Pagination)]
-                        if isinstance(arr, pikepdf.Array) and mcid < len(arr):
-                            arr[mcid] = None
-                        counts["artifacts"] += 1
-                        changed = True
-                new_ops.append((new_operands, operator))
-            if changed:
-                page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(new_ops))
-
-        # link annotations: say where they lead
-        for page in pdf.pages:
-            for annot in page.obj.get("/Annots") or []:
-                if annot.get("/Subtype") != "/Link":
-                    continue
-                dest = annot.get("/Dest")
-                action = annot.get("/A")
-                if dest is None and action is not None and action.get("/S") == "/GoTo":
-                    dest = action.get("/D")
-                if isinstance(dest, pikepdf.String) and str(dest) in link_descriptions:
-                    annot.Contents = pikepdf.String(link_descriptions[str(dest)])
-                    counts["links"] += 1
-                elif action is not None and action.get("/S") == "/URI" and "/Contents" not in annot:
-                    annot.Contents = pikepdf.String(f"Link to {action.URI}")
-                    counts["links"] += 1
+        in_tree = {e.objgen for e in _struct_elems(root) if e.is_indirect}
+        _drop_empty_inline(root)
+        counts["notes"] = _note_ids(pdf, root)
+        counts["artifacts"] = _pagination_artifacts(pdf, root, in_tree)
+        counts["links"] = _describe_links(pdf, link_descriptions)
         pdf.save(path, deterministic_id=True, compress_streams=True,
                  object_stream_mode=pikepdf.ObjectStreamMode.preserve)
     return counts
+
+
+def _drop_empty_inline(root: Any) -> None:
+    """Empty inline elements (an element with no content, e.g. the marking holder) go."""
+    import pikepdf
+
+    for e in list(_struct_elems(root)):
+        kids = e.get("/K")
+        if isinstance(kids, pikepdf.Array):
+            keep = [k for k in kids if not (isinstance(k, pikepdf.Dictionary) and k.get("/S") in _EMPTY_OK
+                                            and not _kids(k))]
+            if len(keep) != len(kids):
+                e.K = pikepdf.Array(keep)
+
+
+def _note_ids(pdf: Any, root: Any) -> int:
+    """Notes: a unique ID each, and the IDTree that maps IDs to elements. Returns their count."""
+    import pikepdf
+
+    id_pairs: list[tuple[str, Any]] = []
+    for e in _struct_elems(root):
+        if e.get("/S") == "/Note":
+            nid = f"note-{len(id_pairs) + 1}"
+            e.ID = pikepdf.String(nid)
+            id_pairs.append((nid, e))
+    if id_pairs:
+        names = pikepdf.Array()
+        for nid, e in sorted(id_pairs, key=lambda p: p[0].encode()):
+            names.append(pikepdf.String(nid))
+            names.append(e)
+        root.IDTree = pdf.make_indirect(pikepdf.Dictionary(Names=names))
+    return len(id_pairs)
+
+
+def _pagination_artifacts(pdf: Any, root: Any, in_tree: set[Any]) -> int:
+    """Marked content outside the structure tree (page-margin boxes) becomes pagination
+    artifacts. Returns how many."""
+    import pikepdf
+
+    count = 0
+    nums = root.ParentTree.get("/Nums") if "/ParentTree" in root else None
+    parents: dict[int, Any] = {}
+    if nums is not None:
+        for i in range(0, len(nums), 2):
+            parents[int(nums[i])] = nums[i + 1]
+    for page in pdf.pages:
+        sp = page.obj.get("/StructParents")
+        arr = parents.get(int(sp)) if sp is not None else None
+        fast = _artifacts_in_raw(page, arr, in_tree)
+        if fast is not None:  # WeasyPrint's streams: rewritten as bytes (the parse below is slow)
+            data, n = fast
+            if n:
+                page.obj.Contents = pdf.make_stream(data)
+                count += n
+            continue
+        changed = False
+        new_ops: list[tuple[Collection[Any], pikepdf.Operator]] = []
+        for inst in pikepdf.parse_content_stream(page):  # an instruction, or an inline image
+            operands, operator = inst.operands, inst.operator
+            new_operands: Collection[Any] = operands
+            if str(operator) == "BDC" and len(operands) == 2 and isinstance(operands[1], pikepdf.Dictionary) \
+                    and "/MCID" in operands[1]:
+                mcid = int(operands[1].MCID)
+                owner = arr[mcid] if isinstance(arr, pikepdf.Array) and mcid < len(arr) else None
+                if not isinstance(owner, pikepdf.Dictionary) or owner.objgen not in in_tree:
+                    new_operands = [pikepdf.Name.Artifact, pikepdf.Dictionary(Type=pikepdf.Name.Pagination)]
+                    if isinstance(arr, pikepdf.Array) and mcid < len(arr):
+                        arr[mcid] = None
+                    count += 1
+                    changed = True
+            new_ops.append((new_operands, operator))
+        if changed:
+            page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(new_ops))
+    return count
+
+
+def _describe_links(pdf: Any, link_descriptions: dict[str, str]) -> int:
+    """Link annotations say where they lead. Returns how many were described."""
+    import pikepdf
+
+    count = 0
+    for page in pdf.pages:
+        for annot in page.obj.get("/Annots") or []:
+            if annot.get("/Subtype") != "/Link":
+                continue
+            dest = annot.get("/Dest")
+            action = annot.get("/A")
+            if dest is None and action is not None and action.get("/S") == "/GoTo":
+                dest = action.get("/D")
+            if isinstance(dest, pikepdf.String) and str(dest) in link_descriptions:
+                annot.Contents = pikepdf.String(link_descriptions[str(dest)])
+                count += 1
+            elif action is not None and action.get("/S") == "/URI" and "/Contents" not in annot:
+                annot.Contents = pikepdf.String(f"Link to {action.URI}")
+                count += 1
+    return count
 
 
 _BDC_MCID = re.compile(rb"/([A-Za-z][\w.-]*)[ \t\r\n]*<<[ \t\r\n]*/MCID[ \t\r\n]+(\d+)[ \t\r\n]*>>[ \t\r\n]*BDC")
