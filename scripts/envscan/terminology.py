@@ -282,7 +282,14 @@ def _term_matches(rule: TermRule, text: str, lowered: str | None) -> list[re.Mat
 
 def check_chapter(ch: Chapter, cfg: TermConfig) -> list[Finding]:
     text = _masked(ch.text, ch.front_end)
-    lowered = None if any(c in text for c in _FOLDS_TO_ASCII) else text.translate(_ASCII_LOWER)
+    lowered = None
+    if not any(c in text for c in _FOLDS_TO_ASCII):
+        # str.lower keeps the offsets when no character grows (it lower-cases ASCII like the
+        # table, and maps nothing else outside ASCII into it but those excluded above); the table
+        # walk is the slow, sure way
+        lowered = text.lower()
+        if len(lowered) != len(text):
+            lowered = text.translate(_ASCII_LOWER)
     # terms already found, disjoint, by start (their ends then ascend too): a new match overlaps
     # one iff it overlaps the last one that starts before its end
     starts: list[int] = []
