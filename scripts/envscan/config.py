@@ -322,9 +322,15 @@ def load_config(text: str, path: str = "mkdocs.yml") -> tuple[Config | None, lis
             yaml.compose(text, Loader=_PyTolerantLoader)
         except yaml.YAMLError as py_exc:  # the pure-Python parser's wording, for stable messages
             exc = py_exc
+        except RecursionError:  # deep input the C parser refused (PyYAML >= 6.0.4 bounds nesting)
+            pass
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        return None, [error("E-CONFIG-YAML", f"invalid YAML: {getattr(exc, 'problem', exc)}", path, line, col)]
+        problem = str(getattr(exc, "problem", exc))
+        if "nesting depth" in problem:  # PyYAML >= 6.0.4 refuses deep input itself: same words as ours
+            return None, [error("E-CONFIG-YAML", f"invalid YAML: nested more than {MAX_YAML_DEPTH} levels deep",
+                                path, line, col, DEPTH_HINT)]
+        return None, [error("E-CONFIG-YAML", f"invalid YAML: {problem}", path, line, col)]
     if not isinstance(raw, dict):
         return None, [error("E-CONFIG-YAML", "mkdocs.yml must be a mapping", path, 1, 1)]
     return _ConfigReader(path, raw, node).read()

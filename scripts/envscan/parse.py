@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, cast
 import yaml
 from markdown_it.token import Token
 
-from .config import Scheme, canonical_label
+from .config import DEPTH_HINT, MAX_YAML_DEPTH, Scheme, canonical_label
 from .diagnostics import Diagnostic, error, warning
 from .mdparse import make_parser
 from .model import (Chapter, Cite, CiteRef, Comment, FigRef, FnDef, FnRef, Heading, Ibid, Image, Link, Node, Region,
@@ -149,6 +149,8 @@ def _python_yaml_error(text: str, exc: Exception) -> Exception:
         yaml.load(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as py_exc:
         return cast(Exception, py_exc)
+    except RecursionError:  # deep input the C parser refused (PyYAML >= 6.0.4 bounds nesting): keep its error
+        return exc
     return exc
 
 
@@ -169,8 +171,11 @@ def parse_front_matter(ctx: _Ctx, tok: Token) -> tuple[dict[str, Any], dict[str,
         exc = _python_yaml_error(content, raised)
         mark = getattr(exc, "problem_mark", None)
         ln = base_line + (mark.line if mark else 0)
-        ctx.diags.append(error("E-FRONT-YAML", f"malformed front matter: {getattr(exc, 'problem', exc)}", ctx.path,
-                               ln + 1, (mark.column + 1) if mark else 1, "front matter is YAML between two '---' lines"))
+        problem = str(getattr(exc, "problem", exc))
+        deep = "nesting depth" in problem  # PyYAML >= 6.0.4 refuses deep input itself: same words as ours
+        ctx.diags.append(error("E-FRONT-YAML", "malformed front matter: " + (
+            f"nested more than {MAX_YAML_DEPTH} levels deep" if deep else problem), ctx.path, ln + 1,
+            (mark.column + 1) if mark else 1, DEPTH_HINT if deep else "front matter is YAML between two '---' lines"))
         return {}, {}
     if not isinstance(data, dict):
         ctx.diags.append(error("E-FRONT-YAML", "front matter must be a YAML mapping", ctx.path, base_line + 1, 1))
