@@ -158,6 +158,7 @@ def _mkdocs_worker(conn: Any) -> None:
             pass
     except Exception:  # noqa: BLE001 - run_mkdocs reports import problems itself
         pass
+    _warm_templates(conn)
     while True:
         try:
             msg = conn.recv()
@@ -167,6 +168,38 @@ def _mkdocs_worker(conn: Any) -> None:
             return
         cfg, epoch = msg
         conn.send(_mkdocs_in_env(Path(cfg), epoch))
+
+
+def _warm_templates(conn: Any) -> None:
+    """Compile the material theme's page templates into the process-wide bytecode cache that
+    ``mkdocs_hooks.on_env`` hands MkDocs (``preview.template_cache``), in a Jinja environment made
+    by the theme itself (``Theme.get_env``, as MkDocs makes it), while the parent is still reading
+    and assembling. Stops as soon as a build is asked for: the build compiles what is left."""
+    try:
+        import material
+        from mkdocs.theme import Theme
+
+        from .preview import template_cache
+
+        templates = Path(material.__file__).parent / "templates"
+        env = Theme(name="material").get_env()
+        if str(templates) not in getattr(env.loader, "searchpath", ()):
+            return  # not the theme this warms
+        env.bytecode_cache = template_cache()
+        names = ["main.html", "base.html", "404.html", "sitemap.xml"]
+        for d, dirs, files in os.walk(templates / "partials"):
+            dirs[:] = sorted(x for x in dirs if x != "languages")  # one language, below
+            names += sorted(Path(d, f).relative_to(templates).as_posix() for f in files if f.endswith(".html"))
+        names.append("partials/languages/en.html")
+    except Exception:  # noqa: BLE001 - only a warm-up: the build compiles what it needs
+        return
+    for name in names:
+        if conn.poll():
+            return
+        try:
+            env.get_template(name)
+        except Exception:  # noqa: BLE001
+            pass
 
 
 class ForkedMkDocs:
