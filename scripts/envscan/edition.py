@@ -434,7 +434,21 @@ def number(src: Source, f: Filtered) -> Numbering:
 
 def _figure_placed(ch: Chapter, n: Image) -> bool:
     """The figure stands alone in its paragraph (parse marked the paragraph; E-FIG-PLACE if not)."""
-    return any(t.type == "paragraph_open" and (t.meta or {}).get("figure") == n.figure for t in ch.tokens)
+    return n.figure in _placed_figures(ch)
+
+
+_PLACED_INDEX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _placed_figures(ch: Chapter) -> set[object]:
+    """The figure ids parse marked on the chapter's paragraphs; cached per chapter (one pass over
+    the tokens, not one per figure)."""
+    hit = _PLACED_INDEX.get(ch)
+    if hit is None or hit[0] is not ch.tokens or hit[1] != len(ch.tokens):
+        placed = {(t.meta or {}).get("figure") for t in ch.tokens if t.type == "paragraph_open"}
+        hit = (ch.tokens, len(ch.tokens), placed)
+        _PLACED_INDEX[ch] = hit
+    return hit[2]
 
 
 def _number_figures(f: Filtered, nb: Numbering) -> None:
