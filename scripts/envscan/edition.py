@@ -437,7 +437,7 @@ def _figure_placed(ch: Chapter, n: Image) -> bool:
     return n.figure in _placed_figures(ch)
 
 
-_PLACED_INDEX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_PLACED_INDEX: weakref.WeakKeyDictionary[Chapter, tuple[Any, ...]] = weakref.WeakKeyDictionary()
 
 
 def _placed_figures(ch: Chapter) -> set[object]:
@@ -448,7 +448,8 @@ def _placed_figures(ch: Chapter) -> set[object]:
         placed = {(t.meta or {}).get("figure") for t in ch.tokens if t.type == "paragraph_open"}
         hit = (ch.tokens, len(ch.tokens), placed)
         _PLACED_INDEX[ch] = hit
-    return hit[2]
+    found: set[object] = hit[2]
+    return found
 
 
 def _number_figures(f: Filtered, nb: Numbering) -> None:
