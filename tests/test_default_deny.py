@@ -367,3 +367,12 @@ def test_links_to_a_filtered_figure_are_errors(tmp_path):
 
     diags, _ = check_project(root, ["public"])
     assert [d.code for d in diags if d.severity == "error"].count("E-ED-LINK-FILTERED") == 2, show(diags)
+
+
+@pytest.mark.parametrize("depth", [20, 600])
+def test_deeply_nested_fenced_blocks_are_a_positioned_error(tmp_path, depth):
+    body = "# Harbour {#sec-h}\n\n" + "::: {marking=\"TLP:AMBER\"}\n" * depth + "zqrdeep text\n" + ":::\n" * depth
+    root = make_project(tmp_path, {"index.md": chapter(body)})
+    codes = _check_codes(root)
+    assert "E-NESTING" in codes and "E-INTERNAL" not in codes
+    assert "E-NESTING" in errors(build(root, tmp_path / "site")) and canary_hits(tmp_path / "site", ["zqrdeep"]) == []

@@ -411,6 +411,10 @@ class _ChapterParser:
         l0 = tok.map[0] if tok.map else 0
         off = ctx.off(l0, tok.meta["col"] - 1)
         ra = self.region_attrs(tok.meta["attrs"], off, "div")
+        if len(self.div_stack) >= MAX_NESTING:  # fail closed: restricted, and an error with its place
+            ctx.err("E-NESTING", f"fenced blocks nested more than {MAX_NESTING} deep", off,
+                    "flatten the ::: blocks (a nested marking can only raise the level)")
+            ra = ra._replace(marking=self.scheme.labels[-1])
         parent = self.current_region()
         r = self.new_region(kind="div", start=ctx.off(l0), end=len(self.text), line=l0 + 1, col=tok.meta["col"],
                             parent=parent, marking=ra.marking, editor=ra.editor, tearline=ra.tearline)

@@ -28,6 +28,7 @@ ALIGN_RE = re.compile(r"text-align:(left|right|center)")
 ADMONITION_KINDS = {"note", "abstract", "summary", "tldr", "info", "todo", "tip", "hint", "important", "success",
                     "check", "done", "question", "help", "faq", "warning", "caution", "attention", "failure",
                     "fail", "missing", "danger", "error", "bug", "example", "quote", "cite", "seealso"}
+MAX_DEPTH = 64  # nested block walks (parse refuses fenced blocks nested past MAX_NESTING)
 SKIP_INLINE = {"html_inline"}  # comments (warned at parse) and raw HTML (an error at parse): never rendered
 
 
@@ -103,6 +104,7 @@ class TreeRenderer:
         self.ids: set[str] = set()
         self._id_next: dict[str, int] = {}  # base id -> last suffix given (heading ids)
         self.out: list[str] = []
+        self.depth = 0
 
     # ------------------------------------------------------------------ blocks
 
@@ -125,6 +127,15 @@ class TreeRenderer:
         return res
 
     def blocks(self, lo: int, hi: int, in_note: bool) -> None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:  # parse reports E-NESTING; never recurse out of the interpreter
+                raise RenderError("nesting", (self.tokens[lo].meta or {}).get("abs", 0) if lo < len(self.tokens) else 0)
+            self._blocks(lo, hi, in_note)
+        finally:
+            self.depth -= 1
+
+    def _blocks(self, lo: int, hi: int, in_note: bool) -> None:
         toks, out = self.tokens, self.out
         i = lo
         while i < hi:
