@@ -54,7 +54,12 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def server(built_site):
     """The public edition served on 127.0.0.1 (random free port), stopped after the module."""
-    handler = functools.partial(_QuietHandler, directory=str(built_site / "public"))
+    yield from _serve(built_site / "public")
+
+
+def _serve(folder):
+    """Serve ``folder`` on 127.0.0.1 (a random free port) until the generator is closed."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -229,16 +234,7 @@ def _blocking(violations: list[dict]) -> list[str]:
 @pytest.fixture(scope="module")
 def root_server(built_site):
     """The whole output folder on 127.0.0.1: /public/..., /restricted/..."""
-    handler = functools.partial(_QuietHandler, directory=str(built_site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    yield from _serve(built_site)
 
 
 def _scan_site(browser, base: str, folder: Path, label: str) -> dict[str, list[dict]]:
